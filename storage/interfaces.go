@@ -87,6 +87,7 @@ type MetaStore interface {
 // Store is everything a backend provides.
 type Store interface {
 	DeviceStore
+	DeviceBatchUpdater
 	QueueStore
 	EventStore
 	OutboxStore
@@ -94,4 +95,10 @@ type Store interface {
 	BlobStore
 	MetaStore
 	Close() error
+}
+
+// DeviceBatchUpdater updates many devices in one transaction (push
+// outcomes for a whole fan-out); mutate returning false writes nothing.
+type DeviceBatchUpdater interface {
+	UpdateDevices(ctx context.Context, ids []string, mutate func(d *Device) bool) error
 }

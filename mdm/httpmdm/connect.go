@@ -75,9 +75,9 @@ func (h *Handler) storeReport(ctx context.Context, req *request, id string, rep 
 		})
 	}
 	var fx storage.ResultEffects
-	if h.results != nil && rep.Status == mdm.StatusAcknowledged {
+	if h.results != nil && rep.Status != mdm.StatusNotNow {
 		var err error
-		if fx, err = h.results.Effects(ctx, id, requestType, req.body, req.at); err != nil {
+		if fx, err = h.results.Effects(ctx, id, requestType, rep.Status, req.body, req.at); err != nil {
 			// A typed result we cannot read is still a result: keep it raw.
 			log.Warn("typed result not understood; stored raw", logkeys.Err, err)
 			fx = storage.ResultEffects{}

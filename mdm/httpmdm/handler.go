@@ -51,7 +51,7 @@ type Declarative interface {
 // ResultInterpreter turns a typed command result into the changes stored
 // with it (device facts, update state).
 type ResultInterpreter interface {
-	Effects(ctx context.Context, deviceID, requestType string, raw []byte, at time.Time) (storage.ResultEffects, error)
+	Effects(ctx context.Context, deviceID, requestType, status string, raw []byte, at time.Time) (storage.ResultEffects, error)
 }
 
 // Hooks are notified after a message was stored (re-planning, DDM sync).

@@ -144,6 +144,9 @@ func (s *Store) CheckBinding(ctx context.Context, deviceID, certHash string) err
 
 // TokenUpdate implements storage.DeviceStore.
 func (s *Store) TokenUpdate(ctx context.Context, id string, tu storage.TokenUpdate, at time.Time) (bool, error) {
+	if err := storage.ValidateDeviceID(id); err != nil {
+		return false, err
+	}
 	var first bool
 	err := s.update(func(tx *bolt.Tx) error {
 		d, err := loadDevice(tx, id)
@@ -174,6 +177,9 @@ func (s *Store) TokenUpdate(ctx context.Context, id string, tu storage.TokenUpda
 
 // CheckOut implements storage.DeviceStore.
 func (s *Store) CheckOut(ctx context.Context, id string, at time.Time) error {
+	if err := storage.ValidateDeviceID(id); err != nil {
+		return err
+	}
 	return s.update(func(tx *bolt.Tx) error {
 		d, err := loadDevice(tx, id)
 		if err != nil {
@@ -190,6 +196,9 @@ func (s *Store) CheckOut(ctx context.Context, id string, at time.Time) error {
 // TouchLastSeen implements storage.DeviceStore. It is idempotent, so it
 // goes through Batch to share fsyncs between concurrent devices.
 func (s *Store) TouchLastSeen(ctx context.Context, id string, at time.Time) error {
+	if err := storage.ValidateDeviceID(id); err != nil {
+		return err
+	}
 	err := s.db.Batch(func(tx *bolt.Tx) error {
 		d, err := loadDevice(tx, id)
 		if err != nil {
@@ -286,5 +295,33 @@ func (s *Store) UpdateDevice(ctx context.Context, id string, mutate func(d *stor
 		}
 		d.ID = id
 		return saveDevice(tx, d)
+	})
+}
+
+// UpdateDevices implements storage.DeviceBatchUpdater. Unknown ids are
+// skipped: a device may be deleted between a push and its outcome.
+func (s *Store) UpdateDevices(ctx context.Context, ids []string, mutate func(d *storage.Device) bool) error {
+	for _, id := range ids {
+		if err := storage.ValidateDeviceID(id); err != nil {
+			return err
+		}
+	}
+	return s.update(func(tx *bolt.Tx) error {
+		for _, id := range ids {
+			d, err := loadDevice(tx, id)
+			if isNotFound(err) {
+				continue
+			}
+			if err != nil {
+				return err
+			}
+			if mutate(d) {
+				d.ID = id
+				if err := saveDevice(tx, d); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
 	})
 }

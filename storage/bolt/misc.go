@@ -149,21 +149,26 @@ func (s *Store) AddChallenge(ctx context.Context, ch string, expires time.Time) 
 // ConsumeChallenge implements storage.ChallengeStore: a challenge works
 // once; expired ones are removed when found.
 func (s *Store) ConsumeChallenge(ctx context.Context, ch string, at time.Time) error {
-	return s.update(func(tx *bolt.Tx) error {
+	valid := false
+	err := s.update(func(tx *bolt.Tx) error {
 		b := tx.Bucket(bChallenges)
 		v := b.Get(challengeKey(ch))
 		if v == nil {
-			return storage.ErrChallengeUsed
+			return nil
 		}
 		expires, err := time.Parse(time.RFC3339Nano, string(v))
-		if err := b.Delete(challengeKey(ch)); err != nil {
-			return err
-		}
-		if err != nil || !at.Before(expires) {
-			return storage.ErrChallengeUsed
-		}
-		return nil
+		valid = err == nil && at.Before(expires)
+		// Commit the delete even when refusing: an error here would roll
+		// it back and leave an expired challenge behind.
+		return b.Delete(challengeKey(ch))
 	})
+	if err != nil {
+		return err
+	}
+	if !valid {
+		return storage.ErrChallengeUsed
+	}
+	return nil
 }
 
 func blobBucket(tx *bolt.Tx, collection string) (*bolt.Bucket, error) {

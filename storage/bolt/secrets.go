@@ -15,6 +15,9 @@ import (
 
 // SetBootstrapToken implements storage.DeviceStore; an empty token clears it.
 func (s *Store) SetBootstrapToken(ctx context.Context, id string, sealed []byte, at time.Time) error {
+	if err := storage.ValidateDeviceID(id); err != nil {
+		return err
+	}
 	return s.update(func(tx *bolt.Tx) error {
 		d, err := loadDevice(tx, id)
 		if err != nil {
