@@ -186,10 +186,10 @@ func TestIssueRefusals(t *testing.T) {
 	tampered.Signature[len(tampered.Signature)-1] ^= 0xff
 
 	cases := map[string]func() error{
-		"small key CSR":    func() error { _, err := testCA.Issue(makeCSR(t, small, "x"), time.Hour); return err },
-		"small key direct": func() error { _, err := testCA.IssueDirect(&small.PublicKey, "x", time.Hour); return err },
+		"small key CSR":     func() error { _, err := testCA.Issue(makeCSR(t, small, "x"), time.Hour); return err },
+		"small key direct":  func() error { _, err := testCA.IssueDirect(&small.PublicKey, "x", time.Hour); return err },
 		"bad CSR signature": func() error { _, err := testCA.Issue(tampered, time.Hour); return err },
-		"nil CSR":          func() error { _, err := testCA.Issue(nil, time.Hour); return err },
+		"nil CSR":           func() error { _, err := testCA.Issue(nil, time.Hour); return err },
 	}
 	for name, fn := range cases {
 		if err := fn(); !errors.Is(err, ErrInvalidCSR) {

@@ -39,25 +39,35 @@ func sign(t testing.TB, cert *x509.Certificate, key *rsa.PrivateKey, body []byte
 	return h
 }
 
-func TestVerifyMdmSignature(t *testing.T) {
-	good := issueFor(t, testCA, 0, "device-0")
-	foreign := issueFor(t, otherCA, 1, "device-1")
-	selfSigned := handMadeCert(t, &x509.Certificate{
-		NotBefore: testNow.Add(-time.Hour), NotAfter: testNow.Add(time.Hour),
-		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth},
-	}, 1, nil, nil)
+// signatureCerts are the signer shapes the verifier must tell apart.
+type signatureCerts struct {
+	good, foreign, selfSigned, noEKU, serverEKU, expired *x509.Certificate
+}
+
+func newSignatureCerts(t *testing.T) signatureCerts {
+	t.Helper()
 	fromOurCA := func(tmpl *x509.Certificate) *x509.Certificate {
 		return handMadeCert(t, tmpl, 2, testCA.cert, testCA.key)
 	}
-	noEKU := fromOurCA(&x509.Certificate{NotBefore: testNow.Add(-time.Hour), NotAfter: testNow.Add(time.Hour)})
-	serverEKU := fromOurCA(&x509.Certificate{
-		NotBefore: testNow.Add(-time.Hour), NotAfter: testNow.Add(time.Hour),
-		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-	})
-	expired := fromOurCA(&x509.Certificate{
-		NotBefore: testNow.Add(-48 * time.Hour), NotAfter: testNow.Add(-24 * time.Hour),
-		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth},
-	})
+	validNow := func(eku ...x509.ExtKeyUsage) *x509.Certificate {
+		return &x509.Certificate{NotBefore: testNow.Add(-time.Hour), NotAfter: testNow.Add(time.Hour), ExtKeyUsage: eku}
+	}
+	return signatureCerts{
+		good:       issueFor(t, testCA, 0, "device-0"),
+		foreign:    issueFor(t, otherCA, 1, "device-1"),
+		selfSigned: handMadeCert(t, validNow(x509.ExtKeyUsageClientAuth), 1, nil, nil),
+		noEKU:      fromOurCA(validNow()),
+		serverEKU:  fromOurCA(validNow(x509.ExtKeyUsageServerAuth)),
+		expired: fromOurCA(&x509.Certificate{
+			NotBefore: testNow.Add(-48 * time.Hour), NotAfter: testNow.Add(-24 * time.Hour),
+			ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth},
+		}),
+	}
+}
+
+func TestVerifyMdmSignature(t *testing.T) {
+	c := newSignatureCerts(t)
+	good := c.good
 	sigSHA1 := sign(t, good, deviceKeys[0], checkinBody, false)
 	der, _ := base64.StdEncoding.DecodeString(sigSHA1)
 	attached, err := signAttachedForTest(good, deviceKeys[0], []byte("other content"))
@@ -84,12 +94,12 @@ func TestVerifyMdmSignature(t *testing.T) {
 		{"empty body", sigSHA1, nil, testNow, ErrSignatureInvalid},
 		{"signed by another key", sign(t, good, deviceKeys[1], checkinBody, false), checkinBody, testNow, ErrSignatureInvalid},
 		{"attached other content", attached, checkinBody, testNow, ErrSignatureInvalid},
-		{"self-signed", sign(t, selfSigned, deviceKeys[1], checkinBody, false), checkinBody, testNow, ErrUntrustedCert},
-		{"other CA", sign(t, foreign, deviceKeys[1], checkinBody, true), checkinBody, testNow, ErrUntrustedCert},
-		{"our CA, no EKU", sign(t, noEKU, deviceKeys[2], checkinBody, false), checkinBody, testNow, ErrUntrustedCert},
-		{"our CA, server EKU", sign(t, serverEKU, deviceKeys[2], checkinBody, false), checkinBody, testNow, ErrUntrustedCert},
+		{"self-signed", sign(t, c.selfSigned, deviceKeys[1], checkinBody, false), checkinBody, testNow, ErrUntrustedCert},
+		{"other CA", sign(t, c.foreign, deviceKeys[1], checkinBody, true), checkinBody, testNow, ErrUntrustedCert},
+		{"our CA, no EKU", sign(t, c.noEKU, deviceKeys[2], checkinBody, false), checkinBody, testNow, ErrUntrustedCert},
+		{"our CA, server EKU", sign(t, c.serverEKU, deviceKeys[2], checkinBody, false), checkinBody, testNow, ErrUntrustedCert},
 		{"the CA certificate itself", sign(t, testCA.cert, testCA.key, checkinBody, false), checkinBody, testNow, ErrUntrustedCert},
-		{"expired at signing", sign(t, expired, deviceKeys[2], checkinBody, false), checkinBody, testNow, ErrCertExpired},
+		{"expired at signing", sign(t, c.expired, deviceKeys[2], checkinBody, false), checkinBody, testNow, ErrCertExpired},
 		{"expired now", sigSHA1, checkinBody, good.NotAfter.Add(time.Second), ErrCertExpired},
 		{"not yet valid", sigSHA1, checkinBody, good.NotBefore.Add(-time.Second), ErrCertExpired},
 	}
@@ -172,4 +182,3 @@ func TestCertHash(t *testing.T) {
 		t.Fatal("two certificates share a hash")
 	}
 }
-

@@ -10,8 +10,8 @@ import (
 // installed version compares, and the preconditions. Computing it once per
 // device keeps Evaluate cheap.
 type assessment struct {
-	f            *DeviceFacts
-	p            *Policy
+	f            DeviceFacts // copies: pointers to the caller's values would
+	p            Policy      // move them to the heap on every call
 	opts         Options
 	now          time.Time
 	outOfScope   Reason // set when the device is not enrolled / not in scope / unsupported
@@ -27,31 +27,32 @@ type assessment struct {
 	pre          []precondition
 }
 
-func assess(f *DeviceFacts, p *Policy, c *Catalog, now time.Time, opts Options) *assessment {
-	a := &assessment{f: f, p: p, opts: opts.withDefaults(), now: now}
+// assess fills a in place (the caller keeps it on its stack: Evaluate runs
+// once per device and policy, so avoiding the allocation matters).
+func (a *assessment) assess(f DeviceFacts, p Policy, c *Catalog, now time.Time, opts Options) {
+	*a = assessment{f: f, p: p, opts: opts.withDefaults(), now: now}
 	switch {
 	case !f.Enrolled:
 		a.outOfScope = NewReason(CodeNotEnrolled)
 	case !isSupportedPlatform(f.Platform):
 		a.outOfScope = NewReason(CodePlatformUnsupported, "platform", orUnknown(f.Platform))
-	case !p.Scope.InScope(f):
+	case !p.Scope.InScope(&a.f):
 		a.outOfScope = NewReason(CodeNotInScope)
 	}
 	if !a.outOfScope.IsZero() {
 		a.path = PathNone
-		return a
+		return
 	}
 	if v, err := osversion.Parse(f.OSVersion); err == nil {
 		a.installed, a.versionKnown = v, true
 	}
-	a.path = choosePath(f, a.installed, a.versionKnown)
+	a.path = choosePath(&a.f, a.installed, a.versionKnown)
 	a.resolve(c)
 	if a.targetCode == "" && a.resolveErr == nil {
-		a.cmp, a.cmpKnown = compareInstalled(f, a.installed, a.versionKnown, a.target)
+		a.cmp, a.cmpKnown = compareInstalled(&a.f, a.installed, a.versionKnown, a.target)
 		a.deadlineOver = deadlinePassed(a.target.LocalDeadline, f.Location, now)
 	}
 	a.pre = checkPreconditions(a)
-	return a
 }
 
 // resolve fills the target, switching to the security improvement for the
@@ -59,7 +60,7 @@ func assess(f *DeviceFacts, p *Policy, c *Catalog, now time.Time, opts Options) 
 // the target version.
 func (a *assessment) resolve(c *Catalog) {
 	deviceID := a.f.softwareUpdateDeviceID()
-	a.target, a.targetCode, a.resolveErr = ResolveTarget(*a.p, c, a.f.Platform, deviceID, a.now)
+	a.target, a.targetCode, a.resolveErr = ResolveTarget(a.p, c, a.f.Platform, deviceID, a.now)
 	if a.targetCode != "" || a.resolveErr != nil || !a.p.IncludeSecurityImprovements || c == nil {
 		return
 	}

@@ -88,7 +88,8 @@ type SettingsSpec struct {
 // Plan decides, for one device and one policy, the path, the target, the
 // preconditions and the next action. Pure: time comes from now.
 func Plan(f DeviceFacts, p Policy, c *Catalog, now time.Time, opts Options) DevicePlan {
-	a := assess(&f, &p, c, now, opts)
+	var a assessment
+	a.assess(f, p, c, now, opts)
 	dp := DevicePlan{DeviceID: f.ID, PolicyID: p.ID, InScope: a.outOfScope.IsZero(), Path: a.path, Target: a.target}
 	if reason, action, stop := a.stopReason(); stop {
 		dp.Action = action

@@ -56,7 +56,7 @@ func (a *assessment) ddmPlan() *DDMPlan {
 // iOS only Notifications works without supervision (macOS without
 // supervision never gets here: it is blocked).
 func (a *assessment) settingsSpec() *SettingsSpec {
-	p := a.p
+	p := &a.p
 	if p.Notifications == nil && !p.IncludeSecurityImprovements {
 		return nil
 	}

@@ -17,7 +17,7 @@ type precondition struct {
 // checkPreconditions lists what stands between the device and the update,
 // blocking ones first.
 func checkPreconditions(a *assessment) []precondition {
-	f := a.f
+	f := &a.f
 	if !a.versionKnown {
 		return nil
 	}
@@ -61,7 +61,7 @@ func checkPreconditions(a *assessment) []precondition {
 // updates and has none escrowed. Right after enrolment the token is
 // usually on its way, so it is "awaiting" during the grace period.
 func bootstrapCheck(a *assessment) (Reason, bool) {
-	f := a.f
+	f := &a.f
 	if f.Platform != "macOS" || !f.AppleSilicon || f.BootstrapEscrowed ||
 		f.BootstrapRequired == nil || !*f.BootstrapRequired {
 		return Reason{}, false

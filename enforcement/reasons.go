@@ -1,9 +1,6 @@
 package enforcement
 
-import (
-	"sort"
-	"strings"
-)
+import "strings"
 
 // Code names why a device is where it is. Codes are stable identifiers:
 // stored in state history, shown in the API, and documented in REASONS.md.
@@ -130,20 +127,30 @@ func NewReason(code Code, kv ...string) Reason {
 	return r
 }
 
-// fill replaces {key} placeholders; keys are visited in sorted order so the
-// output is deterministic even when one value contains another placeholder.
+// fill replaces {key} placeholders in one pass, so a value that itself
+// contains "{...}" is never expanded again; unknown keys stay as written.
 func fill(template string, details map[string]string) string {
-	if !strings.Contains(template, "{") {
-		return template
+	var b strings.Builder
+	b.Grow(len(template) + 32)
+	rest := template
+	for {
+		open := strings.IndexByte(rest, '{')
+		if open < 0 {
+			break
+		}
+		end := strings.IndexByte(rest[open:], '}')
+		if end < 0 {
+			break
+		}
+		key := rest[open+1 : open+end]
+		b.WriteString(rest[:open])
+		if v, ok := details[key]; ok {
+			b.WriteString(v)
+		} else {
+			b.WriteString(rest[open : open+end+1])
+		}
+		rest = rest[open+end+1:]
 	}
-	keys := make([]string, 0, len(details))
-	for k := range details {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	pairs := make([]string, 0, 2*len(keys))
-	for _, k := range keys {
-		pairs = append(pairs, "{"+k+"}", details[k])
-	}
-	return strings.NewReplacer(pairs...).Replace(template)
+	b.WriteString(rest)
+	return b.String()
 }

@@ -57,7 +57,8 @@ type Evaluation struct {
 // under one policy. Pure and cheap: no I/O, the catalog is only read
 // through its indexes.
 func Evaluate(f DeviceFacts, p Policy, c *Catalog, now time.Time, opts Options) Evaluation {
-	a := assess(&f, &p, c, now, opts)
+	var a assessment
+	a.assess(f, p, c, now, opts)
 	ev := Evaluation{DeviceID: f.ID, PolicyID: p.ID, Path: a.path, Target: a.target, EvaluatedAt: now,
 		DeadlinePassed: a.deadlineOver}
 	ev.Compliance, ev.Reason = a.standing()
@@ -98,7 +99,7 @@ func (a *assessment) standing() (Compliance, Reason) {
 // expiredStanding: an expired target still counts as installed on devices
 // that have it; the others cannot get it any more.
 func (a *assessment) expiredStanding() (Compliance, Reason) {
-	cmp, ok := compareInstalled(a.f, a.installed, a.versionKnown, a.target)
+	cmp, ok := compareInstalled(&a.f, a.installed, a.versionKnown, a.target)
 	switch {
 	case !ok:
 		return Unknown, NewReason(CodeStatusUnknown, "since", formatSeen(a.f.statusAt()))

@@ -117,7 +117,7 @@ func (a *assessment) legacyStep() (Step, Reason) {
 
 // legacyStatus maps OSUpdateStatus's Status values.
 func (a *assessment) legacyStatus(status string) (Step, Reason, bool) {
-	f := a.f
+	f := &a.f
 	switch status {
 	case "Downloading":
 		return StepDownloading, Reason{}, true

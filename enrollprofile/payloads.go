@@ -67,7 +67,7 @@ func newSCEPPayload(p Params, base string) scepPayload {
 			Retries:    scepRetries,
 			RetryDelay: scepRetryDelay,
 		},
-		PayloadDescription: "Requests this device's management identity certificate.",
+		PayloadDescription: "Requests the management identity certificate of this device.",
 		PayloadDisplayName: p.OrgName + " device identity",
 		PayloadIdentifier:  p.Identifier + ".scep",
 		PayloadType:        "com.apple.security.scep",

@@ -3,6 +3,7 @@ package mdm
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 
 	"github.com/tidemark-mdm/tidemark/osversion"
 )
@@ -36,7 +37,7 @@ func (c DeclarativeManagement) Validate() error {
 		SyncTokens *map[string]json.RawMessage `json:"SyncTokens"`
 	}
 	if err := json.Unmarshal(c.Data, &doc); err != nil {
-		return errors.New("Data must be a JSON object with a SyncTokens object: " + err.Error())
+		return fmt.Errorf("Data must be a JSON object with a SyncTokens object: %w", err)
 	}
 	if doc.SyncTokens == nil {
 		return errors.New("Data must hold a SyncTokens object")

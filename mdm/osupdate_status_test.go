@@ -1,10 +1,12 @@
 package mdm
 
 import (
+	"reflect"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/micromdm/plist"
 	"github.com/tidemark-mdm/tidemark/internal/golden"
 )
 
@@ -141,5 +143,76 @@ func TestUpdateStatusMeanings(t *testing.T) {
 	r := UpdateResult{InstallAction: InstallActionError, Status: UpdateStatusDownloadInsufficientSpace}
 	if r.Failure() != ReasonInsufficientSpace {
 		t.Errorf("Error + space = %q", r.Failure())
+	}
+}
+
+// TestSimulatorResponses encodes responses built in code, the way the
+// simulator answers commands, and pins the bytes.
+func TestSimulatorResponses(t *testing.T) {
+	head := func(status string) ResponseHeader {
+		return ResponseHeader{UDID: "SIM-0001", CommandUUID: testUUID, Status: status}
+	}
+	four := 4
+	responses := map[string]any{
+		"sim_AvailableOSUpdates-empty": AvailableOSUpdatesResponse{ResponseHeader: head(StatusAcknowledged)},
+		"sim_AvailableOSUpdates-ios": AvailableOSUpdatesResponse{ResponseHeader: head(StatusAcknowledged), AvailableOSUpdates: []AvailableOSUpdate{{
+			ProductKey: "iOSUpdate21E236", HumanReadableName: "iOS 17.4.1", ProductName: "iOS", Version: "17.4.1", Build: "21E236",
+			DownloadSize: 512638976, InstallSize: 2147483648, RestartRequired: true,
+		}}},
+		"sim_DeviceInformation-error": DeviceInformationResponse{ResponseHeader: ResponseHeader{
+			UDID: "SIM-0001", CommandUUID: testUUID, Status: StatusError,
+			ErrorChain: []ErrorChainItem{{ErrorCode: 12021, ErrorDomain: "MCMDMErrorDomain", LocalizedDescription: "Simulated failure."}},
+		}},
+		"sim_OSUpdateStatus-downloading": OSUpdateStatusResponse{ResponseHeader: head(StatusAcknowledged), OSUpdateStatus: []OSUpdateStatusItem{{
+			ProductKey: "MSU_UPDATE_23E224_patch_14.4.1_minor", DownloadPercentComplete: 0.25, Status: UpdateStatusDownloading,
+			MaxDeferrals: &four, DeferralsRemaining: &four,
+		}}},
+		"sim_ScheduleOSUpdate-error": ScheduleOSUpdateResponse{ResponseHeader: head(StatusAcknowledged), UpdateResults: []UpdateResult{{
+			ProductKey: "iOSUpdate21E236", InstallAction: InstallActionError, Status: UpdateStatusIdle,
+			ErrorChain: []ErrorChainItem{{ErrorCode: 4, ErrorDomain: "SUErrorDomain"}},
+		}}},
+		"sim_ScheduleOSUpdateScan-notnow": ScheduleOSUpdateScanResponse{ResponseHeader: head(StatusNotNow)},
+		"sim_SecurityInfo-intel":          SecurityInfoResponse{ResponseHeader: head(StatusAcknowledged), SecurityInfo: SecurityFacts{FDEEnabled: new(bool)}},
+	}
+	for name, v := range responses {
+		out, err := plist.MarshalIndent(v, "\t")
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		golden.Assert(t, golden.Path(t, "mdm/responses/encoded/"+name+".plist"), out)
+		prefix := strings.TrimPrefix(name, "sim_")
+		prefix, _, _ = strings.Cut(prefix, "-")
+		back, err := responseDecoders[prefix](out)
+		if err != nil {
+			t.Fatalf("%s: own encoding refused: %v\n%s", name, err, out)
+		}
+		if h := reflect.ValueOf(back).Elem().FieldByName("ResponseHeader").Interface().(ResponseHeader); h.CommandUUID != testUUID {
+			t.Errorf("%s: header lost: %+v", name, h)
+		}
+	}
+}
+
+func TestRefusedErrorText(t *testing.T) {
+	err := ValidateFor(ScheduleOSUpdateScan{}, iphone("17.0", true))
+	if err == nil || err.Error() != "mdm: ScheduleOSUpdateScan refused: not supported on iOS" {
+		t.Errorf("error = %v", err)
+	}
+}
+
+func TestVersionWarnings(t *testing.T) {
+	r, err := DecodeDeviceInformation(deviceInfoWith(`<key>BuildVersion</key><string>23 E</string>` +
+		`<key>SupplementalBuildVersion</key><string></string><key>SupplementalOSVersionExtra</key><string>a</string>`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(r.Warnings) != 2 {
+		t.Errorf("warnings = %q", r.Warnings)
+	}
+	if b, ok := r.QueryResponses.EffectiveBuild(); ok {
+		t.Errorf("EffectiveBuild = %v from unparsable builds", b)
+	}
+	it := AvailableOSUpdate{ProductKey: "k", SupplementalBuildVersion: "22E772610a"}
+	if b, ok := it.ParsedBuild(); !ok || b.String() != "22E772610a" {
+		t.Errorf("ParsedBuild fallback = %v, %v", b, ok)
 	}
 }

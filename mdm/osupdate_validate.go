@@ -104,6 +104,9 @@ func (c ScheduleOSUpdate) validateFor(platform string, d DeviceTarget) string {
 }
 
 func (it OSUpdateItem) validateFor(platform string, d DeviceTarget) string {
+	if reason := it.alreadyInstalled(d); reason != "" {
+		return reason
+	}
 	checks := []struct {
 		used  bool
 		what  string
@@ -127,4 +130,17 @@ func (it OSUpdateItem) validateFor(platform string, d DeviceTarget) string {
 		}
 	}
 	return ""
+}
+
+// alreadyInstalled refuses a version target the device already runs or
+// has passed: sending it again would never finish (field note A15).
+func (it OSUpdateItem) alreadyInstalled(d DeviceTarget) string {
+	if it.ProductVersion == "" || d.OSVersion.IsZero() {
+		return ""
+	}
+	target, err := osversion.Parse(it.ProductVersion)
+	if err != nil || target.Compare(d.OSVersion) > 0 {
+		return ""
+	}
+	return fmt.Sprintf("device already runs %s, not older than ProductVersion %s", d.OSVersion, target)
 }

@@ -1,7 +1,9 @@
 package osversion
 
 import (
+	"encoding/json"
 	"errors"
+	"strings"
 	"testing"
 )
 
@@ -140,4 +142,39 @@ func FuzzParseBuild(f *testing.F) {
 			t.Fatalf("ParseBuild(%q).String() = %q", s, b.String())
 		}
 	})
+}
+
+func TestBuildJSON(t *testing.T) {
+	type rec struct {
+		B Build `json:"b"`
+		Z Build `json:"z"`
+	}
+	b, err := json.Marshal(rec{B: MustParseBuild("22E772610a")})
+	if err != nil || string(b) != `{"b":"22E772610a","z":""}` {
+		t.Fatalf("marshal = %s, %v", b, err)
+	}
+	var back rec
+	if err := json.Unmarshal(b, &back); err != nil || back.B != MustParseBuild("22E772610a") || !back.Z.IsZero() {
+		t.Errorf("round trip = %+v, %v", back, err)
+	}
+	if err := json.Unmarshal([]byte(`{"b":"22e1"}`), &back); err == nil {
+		t.Error("bad build accepted from JSON")
+	}
+}
+
+func TestParseErrorMessage(t *testing.T) {
+	_, err := ParseBuild("E224")
+	if err == nil || !strings.Contains(err.Error(), `build "E224"`) {
+		t.Errorf("error = %v", err)
+	}
+	_, err = Parse("x")
+	if err == nil || !strings.Contains(err.Error(), `version "x"`) {
+		t.Errorf("error = %v", err)
+	}
+	defer func() {
+		if recover() == nil {
+			t.Error("MustParseBuild did not panic")
+		}
+	}()
+	MustParseBuild("x")
 }
