@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/smallstep/pkcs7"
@@ -122,7 +123,7 @@ func allowMethods(w http.ResponseWriter, r *http.Request, methods ...string) boo
 			return true
 		}
 	}
-	w.Header().Set("Allow", methods[0]+", "+methods[1])
+	w.Header().Set("Allow", strings.Join(methods, ", "))
 	http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
 	return false
 }

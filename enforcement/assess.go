@@ -21,6 +21,7 @@ type assessment struct {
 	target       ResolvedTarget
 	targetCode   Code  // why this model gets no target
 	resolveErr   error // the policy cannot be resolved at all
+	mayHoldDecl  bool  // the device's OS takes declarations, so ours may be on it
 	cmp          int   // installed vs target: -1 older, 0 equal, 1 newer
 	cmpKnown     bool
 	deadlineOver bool
@@ -31,6 +32,11 @@ type assessment struct {
 // once per device and policy, so avoiding the allocation matters).
 func (a *assessment) assess(f DeviceFacts, p Policy, c *Catalog, now time.Time, opts Options) {
 	*a = assessment{f: f, p: p, opts: opts.withDefaults(), now: now}
+	if v, err := osversion.Parse(f.OSVersion); err == nil {
+		a.installed, a.versionKnown = v, true
+	}
+	a.path = choosePath(&a.f, a.installed, a.versionKnown)
+	a.mayHoldDecl = f.Enrolled && isSupportedPlatform(f.Platform) && a.path == PathDDM
 	switch {
 	case !f.Enrolled:
 		a.outOfScope = NewReason(CodeNotEnrolled)
@@ -43,10 +49,6 @@ func (a *assessment) assess(f DeviceFacts, p Policy, c *Catalog, now time.Time, 
 		a.path = PathNone
 		return
 	}
-	if v, err := osversion.Parse(f.OSVersion); err == nil {
-		a.installed, a.versionKnown = v, true
-	}
-	a.path = choosePath(&a.f, a.installed, a.versionKnown)
 	a.resolve(c)
 	if a.targetCode == "" && a.resolveErr == nil {
 		a.cmp, a.cmpKnown = compareInstalled(&a.f, a.installed, a.versionKnown, a.target)

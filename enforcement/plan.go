@@ -141,10 +141,10 @@ func (a *assessment) stopReason() (Reason, Action, bool) {
 	return Reason{}, "", false
 }
 
-// removeOrNone: devices that could hold our declaration get it removed;
-// others need nothing.
+// removeOrNone: devices that could hold our declaration (including ones
+// that just left the scope) get it removed; others need nothing.
 func (a *assessment) removeOrNone() Action {
-	if a.path == PathDDM {
+	if a.mayHoldDecl {
 		return ActionRemove
 	}
 	return ActionNone

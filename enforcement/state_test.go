@@ -19,7 +19,9 @@ func TestEvaluate(t *testing.T) {
 		return f
 	}
 	legacyMac := func(lf *LegacyFacts) DeviceFacts {
-		return mac(func(f *DeviceFacts) { f.OSVersion, f.SoftwareUpdateDeviceID, f.Legacy = "13.6.1", "Mac-AA95B1DDAB278B95", lf })
+		return mac(func(f *DeviceFacts) {
+			f.OSVersion, f.SoftwareUpdateDeviceID, f.Legacy = "13.6.1", "Mac-AA95B1DDAB278B95", lf
+		})
 	}
 	pinned := func(version, build, deadline string) Policy {
 		p := versionPolicy(version, deadline, "macOS")

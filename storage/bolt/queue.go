@@ -102,6 +102,10 @@ func (s *Store) NextCommand(ctx context.Context, id string, idle bool, at time.T
 }
 
 func nextCommand(tx *bolt.Tx, id string, idle bool, at time.Time) (*storage.Command, error) {
+	// Checked again here: a CheckOut may have committed since the read.
+	if tx.Bucket(bEnrolled).Get([]byte(id)) == nil {
+		return nil, nil
+	}
 	q := tx.Bucket(bQueue)
 	c := q.Cursor()
 	p := prefix(id)

@@ -33,16 +33,16 @@ func testConcurrentEnqueueAndDrain(t *testing.T, s storage.Store) {
 		wg.Go(func() { errs <- produce(t, s, p) })
 	}
 	var delivered []string
-	var device sync.WaitGroup
-	device.Go(func() {
+	var consumers sync.WaitGroup
+	consumers.Go(func() {
 		var err error
 		delivered, err = simulateDevice(t, s, done)
 		errs <- err
 	})
-	device.Go(func() { errs <- readWhileBusy(t, s, done) })
+	consumers.Go(func() { errs <- readWhileBusy(t, s, done) })
 	wg.Wait()
 	close(done)
-	device.Wait()
+	consumers.Wait()
 	close(errs)
 	for err := range errs {
 		if err != nil {
