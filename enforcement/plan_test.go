@@ -1,9 +1,12 @@
 package enforcement
 
 import (
+	"encoding/json"
 	"reflect"
 	"testing"
 	"time"
+
+	"github.com/tidemark-mdm/tidemark/internal/golden"
 )
 
 func codes(rs []Reason) []Code {
@@ -269,4 +272,30 @@ func TestLegacyNextStep(t *testing.T) {
 			}
 		})
 	}
+}
+
+// The JSON of plans and evaluations is what the admin API shows and the
+// reconcile worker stores; a golden file pins the field names.
+func TestPlanAndEvaluationJSON(t *testing.T) {
+	c := fixtureCatalog(t)
+	p := latestPolicy()
+	p.Notifications, p.IncludeSecurityImprovements, p.DetailsURL = ptr(false), true, "https://it.example.com/updates"
+	legacy := baseMac()
+	legacy.ID, legacy.OSVersion, legacy.SoftwareUpdateDeviceID = "mac-legacy", "13.6.1", "Mac-AA95B1DDAB278B95"
+	legacy.Battery = ptr(0.3)
+	legacy.Legacy = &LegacyFacts{ScannedAt: fixtureNow.Add(-time.Minute), Offered: true, ProductKey: "MSU_UPDATE_22H730"}
+	failing := baseMac()
+	failing.ID = "mac-failing"
+	failing.DDM = &DDMFacts{InstallState: "failed", PendingOSVersion: "26.2", FailureCount: 2,
+		FailureReason: "Unable to verify the update", StatusUpdatedAt: fixtureNow}
+	out := map[string]any{
+		"plan_ddm":        Plan(baseMac(), p, c, fixtureNow, Options{}),
+		"plan_legacy":     Plan(legacy, p, c, fixtureNow, Options{}),
+		"evaluation_fail": Evaluate(failing, p, c, fixtureNow, Options{}),
+	}
+	got, err := json.MarshalIndent(out, "", "  ")
+	if err != nil {
+		t.Fatal(err)
+	}
+	golden.Assert(t, "testdata/plan.json", append(got, '\n'))
 }

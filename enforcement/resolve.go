@@ -37,6 +37,9 @@ var ErrNoCatalog = errors.New("the release catalog is not loaded yet")
 // this model gets nothing: no_release_for_model, device_id_unknown or
 // release_expired. deviceID is the software-update device id.
 func ResolveTarget(p Policy, c *Catalog, platform, deviceID string, at time.Time) (ResolvedTarget, Code, error) {
+	if c == nil && p.Deadline.DaysAfterPosting != nil {
+		return ResolvedTarget{}, "", ErrNoCatalog // the posting date comes from the catalog
+	}
 	family := PlatformFamily(platform)
 	var (
 		rt   ResolvedTarget

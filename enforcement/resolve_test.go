@@ -48,6 +48,8 @@ func TestResolveTarget(t *testing.T) {
 			"macOS", "J314sAP", c, "26.3", "", "", CodeNoReleaseForModel, nil},
 		{"version without catalog", Target{Kind: TargetVersion, OSVersion: "26.2"}, Deadline{LocalDateTime: "2026-12-20T17:00:00"},
 			"macOS", "J314sAP", nil, "26.2", "", "2026-12-20T17:00:00", "", nil},
+		{"days after posting without catalog", Target{Kind: TargetVersion, OSVersion: "26.2"}, days(3, ""),
+			"macOS", "J314sAP", nil, "", "", "", "", ErrNoCatalog},
 		{"latest without catalog", Target{Kind: TargetLatest}, days(3, ""), "macOS", "J314sAP", nil,
 			"", "", "", "", ErrNoCatalog},
 		{"latest without device id", Target{Kind: TargetLatest}, days(3, ""), "macOS", "", c,
