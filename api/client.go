@@ -33,7 +33,9 @@ type StatusError struct {
 	Message string
 }
 
-func (e *StatusError) Error() string { return fmt.Sprintf("server answered %d: %s", e.Status, e.Message) }
+func (e *StatusError) Error() string {
+	return fmt.Sprintf("server answered %d: %s", e.Status, e.Message)
+}
 
 // Do sends in as JSON (when not nil) and decodes the answer into out (when
 // not nil). out may be *[]byte to receive the raw body.

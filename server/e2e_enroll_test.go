@@ -218,4 +218,3 @@ func selfSigned(t *testing.T, key *rsa.PrivateKey, cn string) *x509.Certificate 
 	c, _ := x509.ParseCertificate(der)
 	return c
 }
-

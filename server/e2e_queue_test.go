@@ -64,7 +64,10 @@ func TestFanOutDeviceInformation(t *testing.T) {
 	ctx := context.Background()
 	fleet := enrollFleet(t, env, 50)
 	for i, d := range fleet {
-		d.Update(func(a *sim.Attributes) { a.BatteryLevel = 0.42; a.OSVersion = map[bool]string{true: "15.7.2", false: "18.7"}[i%2 == 0] })
+		d.Update(func(a *sim.Attributes) {
+			a.BatteryLevel = 0.42
+			a.OSVersion = map[bool]string{true: "15.7.2", false: "18.7"}[i%2 == 0]
+		})
 	}
 	resp, err := env.API.Enqueue(ctx, api.EnqueueRequest{All: true, Type: "DeviceInformation"})
 	if err != nil {

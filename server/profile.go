@@ -37,4 +37,3 @@ func (s *Server) newOneTimeChallenge(ctx context.Context, ttl time.Duration) (st
 	ch := base64.RawURLEncoding.EncodeToString(b[:])
 	return ch, s.store.AddChallenge(ctx, ch, s.cfg.Now().Add(ttl))
 }
-

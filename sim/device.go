@@ -15,7 +15,6 @@ import (
 	"strings"
 	"sync"
 
-
 	"github.com/tidemark-mdm/tidemark/certs"
 )
 
@@ -249,4 +248,3 @@ func (d *Device) expectOK(ctx context.Context, checkin bool, body []byte) (*Resp
 	}
 	return resp, nil
 }
-
