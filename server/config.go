@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/http"
 	"net/url"
 	"strings"
 	"time"
@@ -23,8 +24,11 @@ type Config struct {
 	MaxResults         int
 	MaxEvents          int
 	APNsEndpoint       string
-	LockTimeout        time.Duration
-	Logger             *slog.Logger
+	// APNsHTTPClient overrides the APNs HTTP client (its TLS trust, proxy);
+	// tests point it at a local HTTP/2 server.
+	APNsHTTPClient *http.Client
+	LockTimeout    time.Duration
+	Logger         *slog.Logger
 	// Now injects time (tests, demo); defaults to time.Now.
 	Now func() time.Time
 	// CAKeyBits is the RSA size of a newly created CA (>= 2048).

@@ -96,6 +96,9 @@ func (ps *pushService) install(pc *certs.PushCert) {
 		if ps.srv.cfg.APNsEndpoint != "" {
 			opts = append(opts, push.WithEndpoint(ps.srv.cfg.APNsEndpoint))
 		}
+		if ps.srv.cfg.APNsHTTPClient != nil {
+			opts = append(opts, push.WithHTTPClient(ps.srv.cfg.APNsHTTPClient))
+		}
 		ps.client = push.New(pc.TLSCertificate(), opts...)
 	} else {
 		ps.client.SetCertificate(pc.TLSCertificate())
