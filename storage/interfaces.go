@@ -94,6 +94,7 @@ type Store interface {
 	ChallengeStore
 	BlobStore
 	MetaStore
+	EnforcementStore
 	DDMStore
 	Close() error
 }
