@@ -33,6 +33,13 @@ type Config struct {
 	Now func() time.Time
 	// CAKeyBits is the RSA size of a newly created CA (>= 2048).
 	CAKeyBits int
+	// CatalogURL is Apple's release catalog, downloaded every
+	// CatalogInterval (default 6h); empty turns the download off (the
+	// zero value, so tests and the demo never reach the network).
+	CatalogURL      string
+	CatalogInterval time.Duration
+	// CatalogHTTPClient overrides the catalog download client.
+	CatalogHTTPClient *http.Client
 }
 
 // Defaults.

@@ -19,8 +19,10 @@ import (
 	"github.com/tidemark-mdm/tidemark/api"
 	"github.com/tidemark-mdm/tidemark/certs"
 	"github.com/tidemark-mdm/tidemark/commands"
+	"github.com/tidemark-mdm/tidemark/ddmsvc"
 	"github.com/tidemark-mdm/tidemark/internal/logkeys"
 	"github.com/tidemark-mdm/tidemark/mdm/httpmdm"
+	"github.com/tidemark-mdm/tidemark/policysvc"
 	"github.com/tidemark-mdm/tidemark/storage"
 	"github.com/tidemark-mdm/tidemark/storage/bolt"
 )
@@ -45,6 +47,8 @@ type Server struct {
 	APIKeyCreated bool
 	handler       http.Handler
 	push          *pushService
+	ddm           *ddmsvc.Service
+	policy        *policysvc.Service
 	workers       sync.WaitGroup
 }
 
@@ -137,17 +141,24 @@ func (s *Server) assemble() error {
 	if s.push, err = newPushService(s); err != nil {
 		return err
 	}
+	s.ddm = s.newDDM()
+	if s.policy, err = s.newPolicyService(); err != nil {
+		return err
+	}
 	mdmOpts := []httpmdm.Option{httpmdm.WithLogger(s.log.With(logkeys.Component, "mdm")),
-		httpmdm.WithClock(s.cfg.Now), httpmdm.WithResultInterpreter(commands.NewInterpreter())}
+		httpmdm.WithClock(s.cfg.Now), httpmdm.WithResultInterpreter(commands.NewInterpreter()),
+		httpmdm.WithDeclarative(s.ddm), httpmdm.WithHooks(s.ddm)}
 	if s.cfg.TrustedProxyHeader != "" {
 		mdmOpts = append(mdmOpts, httpmdm.WithTrustedProxyHeader(s.cfg.TrustedProxyHeader))
 	}
 	mdmHandler := httpmdm.New(s.store, s.verifier, s.sealer, mdmOpts...)
 	scep := certs.NewSCEPHandler(s.ca, certs.ChallengeFunc(s.checkChallenge),
 		certs.WithCertValidity(s.cfg.CertValidity), certs.WithSCEPLogger(s.log.With(logkeys.Component, "scep")))
-	admin := api.New(s.apiKey, notifyingStore{Store: s.store, enqueued: s.push.nudge}, commands.New(), s, s.push,
-		api.WithLogger(s.log.With(logkeys.Component, "api")), api.WithClock(s.cfg.Now),
-		api.WithDeviceExtras(s.updateStateExtra))
+	adminOpts := []api.Option{api.WithLogger(s.log.With(logkeys.Component, "api")), api.WithClock(s.cfg.Now),
+		api.WithDeviceExtras(s.updateStateExtra),
+		api.WithRoutes(s.ddm.Routes), api.WithDeviceExtras(s.ddm.DeviceExtra)}
+	adminOpts = append(adminOpts, s.policy.APIOptions()...)
+	admin := api.New(s.apiKey, notifyingStore{Store: s.store, enqueued: s.push.nudge}, commands.New(), s, s.push, adminOpts...)
 
 	mux := http.NewServeMux()
 	mux.Handle("/mdm", mdmHandler)
@@ -188,10 +199,16 @@ func (s *Server) Config() Config { return s.cfg }
 
 // StartWorkers runs the background workers until ctx ends.
 func (s *Server) StartWorkers(ctx context.Context) {
+	s.startPolicyWorkers(ctx)
 	s.workers.Add(1)
 	go func() {
 		defer s.workers.Done()
 		s.push.run(ctx)
+	}()
+	s.workers.Add(1)
+	go func() {
+		defer s.workers.Done()
+		s.ddm.Run(ctx)
 	}()
 }
 

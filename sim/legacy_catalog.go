@@ -26,7 +26,7 @@ func MacOSUpdate(version, build string, major bool, downloadSize int64) mdm.Avai
 		ProductKey: key, HumanReadableName: name, HumanReadableNameLocale: "en",
 		Version: version, Build: build, DownloadSize: mdm.Number(downloadSize),
 		IsMajorOSUpdate: major, RestartRequired: true, AllowsInstallLater: true,
-		RequiresBootstrapToken: true, AppIdentifiersToClose: []string{},
+		RequiresBootstrapToken: true,
 	}
 }
 

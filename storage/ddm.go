@@ -90,8 +90,10 @@ type DeviceDeclarations struct {
 	// (assignments, removals). It never moves for an unchanged set.
 	LastModified time.Time
 	// CheckinSeen is true once the device sent a DeclarativeManagement
-	// check-in: proof it speaks DDM whatever its OS version says.
+	// check-in (first at CheckinAt): proof it speaks DDM whatever its OS
+	// version says.
 	CheckinSeen bool
+	CheckinAt   time.Time
 }
 
 // DDMStatusEntry is one status report in a device's bounded history;
@@ -146,7 +148,8 @@ type DDMStore interface {
 
 	DeviceDeclarations(ctx context.Context, deviceID string) (*DeviceDeclarations, error)
 	// MarkDDMCheckin records that the device spoke DDM; changed is true the
-	// first time.
+	// first time. It does not date the device's set: whether that changed
+	// depends on what the caller knew of the device before.
 	MarkDDMCheckin(ctx context.Context, deviceID string, at time.Time) (changed bool, err error)
 	RequestDDMSync(ctx context.Context, deviceIDs []string, at time.Time) error
 	AddDDMStatus(ctx context.Context, deviceID string, u DDMStatusUpdate) error

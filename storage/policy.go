@@ -30,9 +30,9 @@ type PolicyStore interface {
 
 // CatalogRecord is the last good release catalog: Apple's JSON as received.
 type CatalogRecord struct {
-	Raw         []byte    `json:"-"`
-	Source      string    `json:"source"`
-	Fingerprint string    `json:"fingerprint"`
+	Raw         []byte `json:"-"`
+	Source      string `json:"source"`
+	Fingerprint string `json:"fingerprint"`
 	// LoadedAt is when this content became the current catalog; CheckedAt
 	// when a fetch or import last confirmed it.
 	LoadedAt  time.Time `json:"loaded_at"`

@@ -11,6 +11,8 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/tidemark-mdm/tidemark/enforcement"
+	"github.com/tidemark-mdm/tidemark/policysvc"
 	"github.com/tidemark-mdm/tidemark/server"
 )
 
@@ -55,6 +57,8 @@ func newServeCmd(g *globalFlags) *cobra.Command {
 	f.IntVar(&cfg.MaxEvents, "max-events", 200, "events kept per device")
 	f.StringVar(&cfg.APNsEndpoint, "apns-endpoint", "", "APNs endpoint (default: Apple's production service)")
 	f.DurationVar(&cfg.LockTimeout, "lock-timeout", server.DefaultLockTimeout, "how long to wait for the database lock")
+	f.StringVar(&cfg.CatalogURL, "catalog-url", enforcement.DefaultCatalogURL, "download Apple's release catalog from this URL on a schedule (empty: import only, with tidemark catalog import)")
+	f.DurationVar(&cfg.CatalogInterval, "catalog-interval", policysvc.DefaultCatalogInterval, "how often to download the release catalog")
 	f.StringVar(&logLevel, "log-level", "info", "debug, info, warn or error")
 	f.StringVar(&logFormat, "log-format", "text", "text or json")
 	return cmd

@@ -43,6 +43,7 @@ type setRecord struct {
 type ddmDeviceRecord struct {
 	ChangedAt   time.Time `json:"changed_at,omitzero"`
 	CheckinSeen bool      `json:"checkin_seen,omitempty"`
+	CheckinAt   time.Time `json:"checkin_at,omitzero"`
 }
 
 // wb returns a bucket in a write transaction, creating it.

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/binary"
 	"fmt"
+	"slices"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -43,20 +44,20 @@ func (s *Store) Enqueue(ctx context.Context, cmd storage.Command, ids []string) 
 		if err != nil {
 			return err
 		}
-		seen := make(map[string]struct{}, len(ids))
-		uniq := make([]string, 0, len(ids))
-		for _, id := range ids {
-			if _, dup := seen[id]; dup {
-				continue
-			}
-			seen[id] = struct{}{}
-			uniq = append(uniq, id)
+		uniq := uniqueIDs(ids)
+		for _, id := range uniq {
 			if enrolled.Get([]byte(id)) == nil {
 				if devices.Get([]byte(id)) == nil {
 					return fmt.Errorf("device %s: %w", id, storage.ErrNotFound)
 				}
 				return fmt.Errorf("device %s: %w", id, storage.ErrNotEnrolled)
 			}
+		}
+		// Keys are written in sorted order and pages filled densely: a
+		// fleet-wide fan-out then appends runs of keys instead of splitting
+		// pages all over the tree, which keeps the commit small.
+		q.FillPercent, idx.FillPercent = 0.9, 0.9
+		for _, id := range uniq {
 			seq, _ := q.NextSequence()
 			key := seqKey(id, seq)
 			if err := q.Put(key, entry); err != nil {
@@ -254,4 +255,11 @@ func (s *Store) Command(ctx context.Context, uuid string) (*storage.Command, err
 		return nil, err
 	}
 	return &rec.Command, nil
+}
+
+// uniqueIDs returns ids sorted without duplicates.
+func uniqueIDs(ids []string) []string {
+	out := slices.Clone(ids)
+	slices.Sort(out)
+	return slices.Compact(out)
 }
