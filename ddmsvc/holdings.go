@@ -78,6 +78,7 @@ type held struct {
 type holdings struct {
 	device       *storage.Device
 	capable      bool
+	checkinSeen  bool
 	sets         []string
 	items        []held
 	decls        []*ddm.Declaration
@@ -100,7 +101,8 @@ func (s *Service) holdingsOf(ctx context.Context, dev *storage.Device) (*holding
 	if err != nil {
 		return nil, err
 	}
-	h := &holdings{device: dev, capable: Capable(dev, dd.CheckinSeen), sets: dd.Sets, lastModified: dd.LastModified}
+	h := &holdings{device: dev, capable: Capable(dev, dd.CheckinSeen), checkinSeen: dd.CheckinSeen,
+		sets: dd.Sets, lastModified: dd.LastModified}
 	// The built-ins date from the device's first sight, or from its first
 	// DDM check-in when only that showed it does DDM.
 	since := dev.FirstSeen

@@ -36,10 +36,7 @@ func (s *Service) HandleDeclarativeManagement(ctx context.Context, deviceID, end
 		}
 		return nil, "", s.storeStatus(ctx, dev, rep)
 	}
-	if err := s.markCheckin(ctx, deviceID); err != nil {
-		return nil, "", err
-	}
-	h, err := s.holdingsOf(ctx, dev)
+	h, err := s.servedHoldings(ctx, dev)
 	if err != nil {
 		return nil, "", err
 	}
@@ -59,6 +56,19 @@ func (s *Service) HandleDeclarativeManagement(ctx context.Context, deviceID, end
 		}
 		return body, contentTypeJSON, nil
 	}
+}
+
+// servedHoldings reads what the device holds and, the first time it
+// speaks DDM, records that (which may give it the built-ins).
+func (s *Service) servedHoldings(ctx context.Context, dev *storage.Device) (*holdings, error) {
+	h, err := s.holdingsOf(ctx, dev)
+	if err != nil || h.checkinSeen {
+		return h, err
+	}
+	if err := s.markCheckin(ctx, dev.ID); err != nil {
+		return nil, err
+	}
+	return s.holdingsOf(ctx, dev)
 }
 
 func (s *Service) markCheckin(ctx context.Context, id string) error {

@@ -28,7 +28,10 @@ type Config struct {
 	// tests point it at a local HTTP/2 server.
 	APNsHTTPClient *http.Client
 	LockTimeout    time.Duration
-	Logger         *slog.Logger
+	// ReconcileInterval is how often every device is re-evaluated
+	// (default 5 min); events trigger devices in between.
+	ReconcileInterval time.Duration
+	Logger            *slog.Logger
 	// Now injects time (tests, demo); defaults to time.Now.
 	Now func() time.Time
 	// CAKeyBits is the RSA size of a newly created CA (>= 2048).

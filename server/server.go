@@ -20,6 +20,7 @@ import (
 	"github.com/tidemark-mdm/tidemark/certs"
 	"github.com/tidemark-mdm/tidemark/commands"
 	"github.com/tidemark-mdm/tidemark/ddmsvc"
+	"github.com/tidemark-mdm/tidemark/enforcement/reconcile"
 	"github.com/tidemark-mdm/tidemark/internal/logkeys"
 	"github.com/tidemark-mdm/tidemark/mdm/httpmdm"
 	"github.com/tidemark-mdm/tidemark/policysvc"
@@ -49,6 +50,7 @@ type Server struct {
 	push          *pushService
 	ddm           *ddmsvc.Service
 	policy        *policysvc.Service
+	reconciler    *reconcile.Worker
 	workers       sync.WaitGroup
 }
 
@@ -145,9 +147,10 @@ func (s *Server) assemble() error {
 	if s.policy, err = s.newPolicyService(); err != nil {
 		return err
 	}
+	s.reconciler = s.newReconciler()
 	mdmOpts := []httpmdm.Option{httpmdm.WithLogger(s.log.With(logkeys.Component, "mdm")),
 		httpmdm.WithClock(s.cfg.Now), httpmdm.WithResultInterpreter(commands.NewInterpreter()),
-		httpmdm.WithDeclarative(s.ddm), httpmdm.WithHooks(s.ddm)}
+		httpmdm.WithDeclarative(s.ddm), httpmdm.WithHooks(deviceHooks{ddm: s.ddm, rec: s.reconciler})}
 	if s.cfg.TrustedProxyHeader != "" {
 		mdmOpts = append(mdmOpts, httpmdm.WithTrustedProxyHeader(s.cfg.TrustedProxyHeader))
 	}
@@ -158,6 +161,7 @@ func (s *Server) assemble() error {
 		api.WithDeviceExtras(s.updateStateExtra),
 		api.WithRoutes(s.ddm.Routes), api.WithDeviceExtras(s.ddm.DeviceExtra)}
 	adminOpts = append(adminOpts, s.policy.APIOptions()...)
+	adminOpts = append(adminOpts, api.WithRoutes(s.reconciler.Routes(s.store)), api.WithDeviceExtras(s.enforcementExtra))
 	admin := api.New(s.apiKey, notifyingStore{Store: s.store, enqueued: s.push.nudge}, commands.New(), s, s.push, adminOpts...)
 
 	mux := http.NewServeMux()
@@ -200,6 +204,11 @@ func (s *Server) Config() Config { return s.cfg }
 // StartWorkers runs the background workers until ctx ends.
 func (s *Server) StartWorkers(ctx context.Context) {
 	s.startPolicyWorkers(ctx)
+	s.workers.Add(1)
+	go func() {
+		defer s.workers.Done()
+		s.reconciler.Run(ctx)
+	}()
 	s.workers.Add(1)
 	go func() {
 		defer s.workers.Done()

@@ -104,3 +104,9 @@ type Store interface {
 type DeviceBatchUpdater interface {
 	UpdateDevices(ctx context.Context, ids []string, mutate func(d *Device) bool) error
 }
+
+// BlobScanner visits every record of a collection (reports over a fleet).
+// fn must copy raw if it keeps it.
+type BlobScanner interface {
+	ForEachBlob(ctx context.Context, collection string, fn func(deviceID string, raw []byte) error) error
+}

@@ -244,3 +244,19 @@ func (s *Store) Meta(ctx context.Context, key string) ([]byte, error) {
 func (s *Store) PutMeta(ctx context.Context, key string, value []byte) error {
 	return s.update(func(tx *bolt.Tx) error { return tx.Bucket(bMeta).Put([]byte("x:"+key), clone(value)) })
 }
+
+// ForEachBlob implements storage.BlobScanner in one read transaction.
+func (s *Store) ForEachBlob(ctx context.Context, collection string, fn func(id string, raw []byte) error) error {
+	return s.view(func(tx *bolt.Tx) error {
+		b, err := blobBucket(tx, collection)
+		if err != nil || b == nil {
+			return err
+		}
+		return b.ForEach(func(k, v []byte) error {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+			return fn(string(k), v)
+		})
+	})
+}

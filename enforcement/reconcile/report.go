@@ -1,0 +1,148 @@
+package reconcile
+
+import (
+	"context"
+	"errors"
+	"sort"
+
+	"github.com/tidemark-mdm/tidemark/enforcement"
+	"github.com/tidemark-mdm/tidemark/storage"
+)
+
+// PolicyStatus is one policy's compliance report (`tidemark status`).
+type PolicyStatus struct {
+	Policy  enforcement.Policy        `json:"policy"`
+	Summary enforcement.PolicySummary `json:"summary"`
+}
+
+// Status summarises every policy (or one, when policyID is set) from the
+// states the last passes stored.
+func (w *Worker) Status(ctx context.Context, policyID string) ([]PolicyStatus, error) {
+	policies, _, err := w.inputs(ctx)
+	if err != nil {
+		return nil, err
+	}
+	evals := map[string][]enforcement.Evaluation{}
+	err = w.store.ForEachBlob(ctx, StateCollection, func(id string, raw []byte) error {
+		rec, err := DecodeRecord(raw)
+		if err != nil {
+			return err
+		}
+		for pid, pr := range rec.Policies {
+			if policyID == "" || pid == policyID {
+				evals[pid] = append(evals[pid], pr.Evaluation)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	facts, err := w.summaryFacts(ctx)
+	if err != nil {
+		return nil, err
+	}
+	now := w.now()
+	var out []PolicyStatus
+	for _, p := range policies {
+		if policyID != "" && p.ID != policyID {
+			continue
+		}
+		out = append(out, PolicyStatus{Policy: p, Summary: enforcement.Summarize(evals[p.ID], facts, now, w.opts.RiskWindow)})
+	}
+	if policyID != "" && len(out) == 0 {
+		return nil, storage.ErrNotFound
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Policy.ID < out[j].Policy.ID })
+	return out, nil
+}
+
+// summaryFacts gives each device's platform and OS version for grouping.
+func (w *Worker) summaryFacts(ctx context.Context) (map[string]enforcement.DeviceFacts, error) {
+	facts := map[string]enforcement.DeviceFacts{}
+	after := ""
+	for {
+		page, err := w.store.Devices(ctx, storage.DeviceFilter{After: after, Limit: pageSize})
+		if err != nil {
+			return nil, err
+		}
+		for i := range page {
+			d := &page[i]
+			facts[d.ID] = enforcement.DeviceFacts{ID: d.ID, Platform: d.Facts.Platform, OSVersion: d.Facts.OSVersion}
+		}
+		if len(page) < pageSize {
+			return facts, nil
+		}
+		after = page[len(page)-1].ID
+	}
+}
+
+// Why explains one device (`tidemark device why`).
+type Why struct {
+	DeviceID string                  `json:"device_id"`
+	Facts    enforcement.DeviceFacts `json:"facts"`
+	Policies []PolicyWhy             `json:"policies"`
+	Events   []storage.Event         `json:"events"`
+}
+
+// PolicyWhy is the device's standing against one policy: plan,
+// preconditions (the plan's reasons), state with its history, and the
+// reason with its remedy.
+type PolicyWhy struct {
+	PolicyID    string                       `json:"policy_id"`
+	PolicyName  string                       `json:"policy_name"`
+	State       enforcement.DeviceState      `json:"state"`
+	Reason      enforcement.Reason           `json:"reason,omitzero"`
+	Plan        enforcement.DevicePlan       `json:"plan"`
+	Delivered   *enforcement.EnforcementSpec `json:"delivered,omitempty"`
+	DeliveredAt *string                      `json:"delivered_at,omitempty"`
+}
+
+// EventSource reads a device's events.
+type EventSource interface {
+	Events(ctx context.Context, id string, limit int) ([]storage.Event, error)
+}
+
+// Explain reconciles the device now and reports where it stands.
+func (w *Worker) Explain(ctx context.Context, id string, events EventSource) (*Why, error) {
+	d, err := w.store.Device(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := w.ReconcileDevice(ctx, id); err != nil {
+		return nil, err
+	}
+	f, _, err := w.facts(ctx, d)
+	if err != nil {
+		return nil, err
+	}
+	rec, err := w.record(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	policies, _, err := w.inputs(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := &Why{DeviceID: id, Facts: f, Policies: []PolicyWhy{}}
+	for _, p := range policies {
+		pr := rec.Policies[p.ID]
+		if pr == nil {
+			continue
+		}
+		pw := PolicyWhy{PolicyID: p.ID, PolicyName: p.Name, State: pr.State, Reason: pr.Reason, Plan: pr.Plan, Delivered: pr.Delivered}
+		if !pr.DeliveredAt.IsZero() {
+			s := pr.DeliveredAt.UTC().Format("2006-01-02T15:04:05Z")
+			pw.DeliveredAt = &s
+		}
+		out.Policies = append(out.Policies, pw)
+	}
+	if events != nil {
+		ev, err := events.Events(ctx, id, 50)
+		if err != nil && !errors.Is(err, storage.ErrNotFound) {
+			return nil, err
+		}
+		out.Events = ev
+	}
+	return out, nil
+}
