@@ -60,7 +60,7 @@ func newDeviceCmd(g *globalFlags) *cobra.Command {
 			return g.emit(cmd.OutOrStdout(), d, func() error { return printDevice(cmd, d) })
 		},
 	}
-	cmd.AddCommand(list, show)
+	cmd.AddCommand(list, show, newDeviceWhyCmd(g))
 	return cmd
 }
 
