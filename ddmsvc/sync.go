@@ -126,8 +126,9 @@ func (s *Service) storeStatus(ctx context.Context, dev *storage.Device, rep *ddm
 		return err
 	}
 	if len(rep.Problems) > 0 {
+		first := rep.Problems[0]
 		s.log.Info("status report kept with problems", logkeys.DeviceID, dev.ID,
-			"problems", len(rep.Problems), "first", rep.Problems[0].Path+": "+rep.Problems[0].Message)
+			logkeys.Count, len(rep.Problems), logkeys.Reason, first.Path+": "+first.Message)
 	}
 	for _, hook := range s.statusHooks() {
 		hook(ctx, dev.ID, cloneStatus(merged))

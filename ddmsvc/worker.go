@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"fmt"
 	"maps"
 	"slices"
 	"time"
@@ -70,8 +69,13 @@ func (s *Service) notify(ctx context.Context, ids []string) error {
 	groups := map[string][]string{}
 	for _, id := range ids {
 		tokens, err := s.tokensToSend(ctx, id)
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
 		if err != nil {
-			return fmt.Errorf("sync of %s: %w", id, err)
+			// One unreadable device must not hold up the syncs behind it.
+			s.log.Warn("DDM sync skipped", logkeys.DeviceID, id, logkeys.Err, err)
+			continue
 		}
 		if tokens != nil {
 			groups[string(tokens)] = append(groups[string(tokens)], id)

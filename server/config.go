@@ -10,6 +10,8 @@ import (
 	"net/url"
 	"strings"
 	"time"
+
+	"github.com/tidemark-mdm/tidemark/enforcement/legacy"
 )
 
 // Config is everything serve needs; zero values take the defaults below.
@@ -28,6 +30,13 @@ type Config struct {
 	// tests point it at a local HTTP/2 server.
 	APNsHTTPClient *http.Client
 	LockTimeout    time.Duration
+	// DDMSyncOnlyAssigned: tell a newly enrolled device to sync only when
+	// it holds declarations besides the built-ins. Off by default: every
+	// DDM-capable device gets its status subscription at enrollment, so
+	// status reports flow from the start.
+	DDMSyncOnlyAssigned bool
+	// DDMStatusHistory bounds the status reports kept per device (default 50).
+	DDMStatusHistory int
 	// ReconcileInterval is how often every device is re-evaluated
 	// (default 5 min); events trigger devices in between.
 	ReconcileInterval time.Duration
@@ -43,6 +52,10 @@ type Config struct {
 	CatalogInterval time.Duration
 	// CatalogHTTPClient overrides the catalog download client.
 	CatalogHTTPClient *http.Client
+	// LegacyDriver tunes the legacy OS-update path (scan and poll
+	// cadences, failure thresholds, fallback); zero fields take the
+	// defaults documented on legacy.Config.
+	LegacyDriver legacy.Config
 }
 
 // Defaults.

@@ -10,10 +10,16 @@ import (
 // declaration changes into DeclarativeManagement commands, waking the push
 // worker as soon as they are queued.
 func (s *Server) newDDM() *ddmsvc.Service {
-	return ddmsvc.New(s.store,
-		ddmsvc.WithLogger(s.log.With(logkeys.Component, "ddm")),
-		ddmsvc.WithClock(s.cfg.Now),
-		ddmsvc.WithEnqueueNotify(s.push.nudge))
+	mode := ddmsvc.SyncAlways
+	if s.cfg.DDMSyncOnlyAssigned {
+		mode = ddmsvc.SyncIfAssigned
+	}
+	opts := []ddmsvc.Option{ddmsvc.WithLogger(s.log.With(logkeys.Component, "ddm")),
+		ddmsvc.WithClock(s.cfg.Now), ddmsvc.WithEnqueueNotify(s.push.nudge), ddmsvc.WithEnrollmentSync(mode)}
+	if s.cfg.DDMStatusHistory > 0 {
+		opts = append(opts, ddmsvc.WithStatusHistory(s.cfg.DDMStatusHistory))
+	}
+	return ddmsvc.New(s.store, opts...)
 }
 
 // DDM exposes the DDM service to in-process users: the enforcement engine

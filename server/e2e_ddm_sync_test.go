@@ -106,9 +106,8 @@ func TestDDMRefusals(t *testing.T) {
 	f := syncFleet(t, env)
 	a, c := f.devices[0], f.devices[2]
 	before := env.Snapshot(t)
-	// 404 once httpmdm maps RequestError.HTTPStatus; 400 until then.
 	resp := ddmRequest(t, c, "declaration/configuration/"+enforceID, nil)
-	if (resp.Status != http.StatusNotFound && resp.Status != http.StatusBadRequest) || bytes.Contains(resp.Body, []byte("TargetOSVersion")) {
+	if resp.Status != http.StatusNotFound || bytes.Contains(resp.Body, []byte("TargetOSVersion")) {
 		t.Fatalf("unassigned declaration: %d %s", resp.Status, resp.Body)
 	}
 	if resp := ddmRequest(t, a, "declaration/activation/"+enforceID, nil); resp.Status == http.StatusOK {

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/tidemark-mdm/tidemark/ddm"
+	"github.com/tidemark-mdm/tidemark/enforcement/legacy"
 	"github.com/tidemark-mdm/tidemark/enforcement/reconcile"
 	"github.com/tidemark-mdm/tidemark/internal/logkeys"
 	"github.com/tidemark-mdm/tidemark/mdm/httpmdm"
@@ -20,6 +21,11 @@ func (s *Server) newReconciler() *reconcile.Worker {
 	if s.cfg.ReconcileInterval > 0 {
 		opts = append(opts, reconcile.WithInterval(s.cfg.ReconcileInterval))
 	}
+	// The legacy driver queues through the notifying store so the device
+	// is pushed as soon as a command is queued.
+	driverStore := notifyingStore{Store: s.store, enqueued: s.push.nudge}
+	opts = append(opts, reconcile.WithLegacyDriver(legacy.New(driverStore, s.cfg.LegacyDriver,
+		legacy.WithLogger(s.log.With(logkeys.Component, "legacy")))))
 	w := reconcile.New(s.store, s.policy, s.ddm, opts...)
 	s.ddm.OnStatus(func(_ context.Context, id string, _ *ddm.DeviceStatus) { w.Trigger(id) })
 	s.policy.OnPolicyChange(func(string) { w.Trigger() })

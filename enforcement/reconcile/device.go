@@ -126,13 +126,11 @@ func (w *Worker) policy(ctx context.Context, d *storage.Device, f enforcement.De
 		}
 	}
 	if plan.Path == enforcement.PathLegacy && w.legacy != nil && !p.Paused && plan.InScope {
-		override, err := w.legacy.Drive(ctx, LegacyInput{Device: d, Facts: f, Policy: p, Plan: plan, Update: us, Now: now})
+		out, err := w.driveLegacy(ctx, LegacyInput{Device: d, Facts: f, Policy: p, Plan: plan, Update: us, Now: now}, eval)
 		if err != nil {
 			return nil, fmt.Errorf("legacy driver for %s: %w", d.ID, err)
 		}
-		if override != nil && eval.Compliance == enforcement.Required {
-			eval.Reason = *override
-		}
+		out.apply(&eval)
 	}
 	next, changed := enforcement.Transition(pr.State, eval, now)
 	var events []storage.Event
@@ -150,6 +148,48 @@ func (w *Worker) policy(ctx context.Context, d *storage.Device, f enforcement.De
 	pr.Evaluation = eval
 	rec.Policies[p.ID] = pr
 	return events, nil
+}
+
+// LegacyStepDriver is a LegacyDriver that also sees the evaluation and
+// reports the step as well as the reason: only the driver knows which
+// listed update is the target, so the evaluation's legacy step is coarse.
+// The worker prefers it to Drive.
+type LegacyStepDriver interface {
+	DriveStep(ctx context.Context, in LegacyInput, eval enforcement.Evaluation) (LegacyOutcome, error)
+}
+
+// LegacyOutcome is a legacy driver's verdict. A nil Reason keeps the
+// evaluation's; a set one replaces it (a zero Reason clears it) while the
+// device is Required, and a non-zero one while it is Unknown (a silent
+// device is better explained by not_checking_in). Step, when set, replaces
+// a Required device's step.
+type LegacyOutcome struct {
+	Reason *enforcement.Reason
+	Step   enforcement.Step
+}
+
+func (w *Worker) driveLegacy(ctx context.Context, in LegacyInput, eval enforcement.Evaluation) (LegacyOutcome, error) {
+	if sd, ok := w.legacy.(LegacyStepDriver); ok {
+		return sd.DriveStep(ctx, in, eval)
+	}
+	r, err := w.legacy.Drive(ctx, in)
+	return LegacyOutcome{Reason: r}, err
+}
+
+func (o LegacyOutcome) apply(eval *enforcement.Evaluation) {
+	switch eval.Compliance {
+	case enforcement.Required:
+		if o.Reason != nil {
+			eval.Reason = *o.Reason
+		}
+		if o.Step != "" {
+			eval.Step = o.Step
+		}
+	case enforcement.Unknown:
+		if o.Reason != nil && !o.Reason.IsZero() {
+			eval.Reason = *o.Reason
+		}
+	}
 }
 
 // deliver writes the device's enforcement (and settings) declaration. A

@@ -96,6 +96,15 @@ type PolicyWhy struct {
 	Plan        enforcement.DevicePlan       `json:"plan"`
 	Delivered   *enforcement.EnforcementSpec `json:"delivered,omitempty"`
 	DeliveredAt *string                      `json:"delivered_at,omitempty"`
+	// Legacy is the legacy driver's own record (steps, attempts, error
+	// chains, next planned action), when the driver keeps one.
+	Legacy any `json:"legacy,omitempty"`
+}
+
+// LegacyExplainer is implemented by legacy drivers that keep a record
+// worth showing in `device why`; nil means nothing to show.
+type LegacyExplainer interface {
+	ExplainLegacy(ctx context.Context, deviceID, policyID string) (any, error)
 }
 
 // EventSource reads a device's events.
@@ -134,6 +143,11 @@ func (w *Worker) Explain(ctx context.Context, id string, events EventSource) (*W
 		if !pr.DeliveredAt.IsZero() {
 			s := pr.DeliveredAt.UTC().Format("2006-01-02T15:04:05Z")
 			pw.DeliveredAt = &s
+		}
+		if ex, ok := w.legacy.(LegacyExplainer); ok && pr.Plan.Path == enforcement.PathLegacy {
+			if pw.Legacy, err = ex.ExplainLegacy(ctx, id, p.ID); err != nil {
+				return nil, err
+			}
 		}
 		out.Policies = append(out.Policies, pw)
 	}

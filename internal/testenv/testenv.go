@@ -51,6 +51,9 @@ func Start(t testing.TB, mutate ...func(*server.Config)) *Env {
 	cfg := server.Config{
 		DataDir: dir, PublicURL: "http://" + ln.Addr().String(), StaticChallenge: StaticChallenge,
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
+		// Most tests count the commands a device gets; DDM tests that want
+		// enrollment-time sync turn this off.
+		DDMSyncOnlyAssigned: true,
 	}
 	for _, m := range mutate {
 		m(&cfg)

@@ -38,9 +38,13 @@ func statusFor(err error) (int, string) {
 	var he *httpError
 	var de *mdm.DecodeError
 	var full *storage.DiskFullError
+	var coded interface{ HTTPStatus() int }
 	switch {
 	case errors.As(err, &he):
 		return he.status, he.msg
+	case errors.As(err, &coded) && coded.HTTPStatus() >= 400 && coded.HTTPStatus() < 500 && coded.HTTPStatus() != http.StatusUnauthorized:
+		// Services behind the device endpoint (DDM) say which 4xx fits.
+		return coded.HTTPStatus(), err.Error()
 	case errors.As(err, &de):
 		return http.StatusBadRequest, de.Error()
 	case errors.Is(err, storage.ErrInvalidID):

@@ -325,3 +325,22 @@ func (s *Store) UpdateDevices(ctx context.Context, ids []string, mutate func(d *
 		return nil
 	})
 }
+
+// ImportDevices writes device records in one transaction (fleet imports,
+// benchmarks). Existing records are replaced; bindings are not touched.
+func (s *Store) ImportDevices(ctx context.Context, devices []storage.Device) error {
+	for i := range devices {
+		if err := storage.ValidateDeviceID(devices[i].ID); err != nil {
+			return err
+		}
+	}
+	return s.update(func(tx *bolt.Tx) error {
+		tx.Bucket(bDevices).FillPercent = 0.9
+		for i := range devices {
+			if err := saveDevice(tx, &devices[i]); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}

@@ -60,6 +60,7 @@ func Run(t *testing.T, newStore func(t *testing.T) storage.Store) {
 			}
 		})
 	}
+	t.Run("DDM", func(t *testing.T) { RunDDM(t, newStore) })
 }
 
 func ctx(t *testing.T) context.Context { return t.Context() }
