@@ -22,8 +22,10 @@ type fixedPolicies struct {
 	catalog  *enforcement.Catalog
 }
 
-func (f fixedPolicies) Policies(context.Context) ([]enforcement.Policy, error) { return f.policies, nil }
-func (f fixedPolicies) Catalog(context.Context) (*enforcement.Catalog, error)  { return f.catalog, nil }
+func (f fixedPolicies) Policies(context.Context) ([]enforcement.Policy, error) {
+	return f.policies, nil
+}
+func (f fixedPolicies) Catalog(context.Context) (*enforcement.Catalog, error) { return f.catalog, nil }
 
 // memDecls keeps device declarations in memory.
 type memDecls struct{ held map[string]string }
