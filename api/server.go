@@ -162,7 +162,7 @@ func (s *Server) Fail(w http.ResponseWriter, r *http.Request, err error) {
 		status = http.StatusConflict
 	case errors.Is(err, storage.ErrNotEnrolled):
 		status = http.StatusUnprocessableEntity
-	case errors.As(err, &full):
+	case errors.As(err, &full), errors.Is(err, storage.ErrTooMany):
 		status = http.StatusServiceUnavailable
 	}
 	msg := err.Error()

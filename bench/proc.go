@@ -22,7 +22,9 @@ func procMetrics(pid int, dbPath string) (server.Metrics, error) {
 		return m, err
 	}
 	m.CPUUserSeconds, m.CPUSystemSeconds, m.CPUSeconds = user, sys, user+sys
-	m.RSSBytes, m.PeakRSSBytes, _ = server.ReadProcStatus(strconv.Itoa(pid))
+	if pm, ok := server.ReadProcStatus(strconv.Itoa(pid)); ok {
+		m.RSSBytes, m.PeakRSSBytes, m.RSSAnonBytes, m.RSSFileBytes = pm.RSS, pm.PeakRSS, pm.RSSAnon, pm.RSSFile
+	}
 	if info, err := os.Stat(dbPath); err == nil {
 		m.DBSizeBytes = info.Size()
 	}

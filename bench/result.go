@@ -45,7 +45,10 @@ type Result struct {
 	ServerCPUTotal float64 `json:"server_cpu_total_seconds"`
 	RSSBytes       int64   `json:"rss_bytes"`
 	PeakRSSBytes   int64   `json:"peak_rss_bytes"`
-	DBSizeBytes    int64   `json:"db_size_bytes"`
+	// RSSAnonBytes is the part of RSSBytes that is the server's own memory;
+	// the rest is pages of the mapped database file.
+	RSSAnonBytes int64 `json:"rss_anon_bytes"`
+	DBSizeBytes  int64 `json:"db_size_bytes"`
 	// Extra holds scenario figures (enqueue time, results verified…).
 	Extra map[string]any `json:"extra,omitempty"`
 	Notes []string       `json:"notes,omitempty"`
@@ -82,7 +85,7 @@ func (r *Result) WriteText(w io.Writer) error {
 		p("server CPU", "unavailable")
 	}
 	p("CPU measured as", "%s", r.CPUSource)
-	p("RSS / peak RSS", "%s / %s", mib(r.RSSBytes), mib(r.PeakRSSBytes))
+	p("RSS / peak RSS", "%s / %s (anonymous %s, the rest mapped database pages)", mib(r.RSSBytes), mib(r.PeakRSSBytes), mib(r.RSSAnonBytes))
 	p("database size", "%s", mib(r.DBSizeBytes))
 	for _, k := range slices.Sorted(maps.Keys(r.Extra)) {
 		p(k, "%v", r.Extra[k])

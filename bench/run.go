@@ -140,5 +140,6 @@ func fillMeasurements(e *env, wall time.Duration, before, after server.Metrics, 
 	if r.Requests > 0 {
 		r.CPUPerRequest = r.ServerCPU * 1000 / float64(r.Requests)
 	}
-	r.RSSBytes, r.PeakRSSBytes, r.DBSizeBytes = after.RSSBytes, after.PeakRSSBytes, after.DBSizeBytes
+	r.RSSBytes, r.PeakRSSBytes, r.RSSAnonBytes = after.RSSBytes, after.PeakRSSBytes, after.RSSAnonBytes
+	r.DBSizeBytes = after.DBSizeBytes
 }

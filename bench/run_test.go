@@ -115,7 +115,7 @@ func TestResultJSONFields(t *testing.T) {
 	}
 	for _, k := range []string{"scenario", "available", "devices", "workers", "pool", "iterations", "server", "identities",
 		"cpu_source", "requests", "errors", "wall_seconds", "throughput_rps", "latency_ms", "server_cpu_seconds",
-		"server_cpu_ms_per_request", "server_cpu_total_seconds", "peak_rss_bytes", "rss_bytes", "db_size_bytes"} {
+		"server_cpu_ms_per_request", "server_cpu_total_seconds", "peak_rss_bytes", "rss_bytes", "rss_anon_bytes", "db_size_bytes"} {
 		if _, ok := m[k]; !ok {
 			t.Errorf("JSON lacks %q", k)
 		}

@@ -76,12 +76,12 @@ func (a *assessment) standing() (Compliance, Reason) {
 	case a.resolveErr != nil:
 		return Unknown, a.resolveReason()
 	case a.targetCode == CodeDeviceIDUnknown:
-		return Unknown, NewReason(CodeDeviceIDUnknown)
+		return Unknown, a.unknownBecause(NewReason(CodeDeviceIDUnknown))
 	case a.targetCode != "" && a.targetCode != CodeReleaseExpired:
 		return NotRequired, a.targetReason()
 	}
 	if at := a.f.statusAt(); at.IsZero() || a.now.Sub(at) > a.opts.StatusTTL {
-		return Unknown, NewReason(CodeStatusUnknown, "since", formatSeen(at))
+		return Unknown, a.unknownBecause(NewReason(CodeStatusUnknown, "since", formatSeen(at)))
 	}
 	switch {
 	case a.targetCode == CodeReleaseExpired:
@@ -94,6 +94,17 @@ func (a *assessment) standing() (Compliance, Reason) {
 		return Installed, Reason{}
 	}
 	return Required, Reason{}
+}
+
+// unknownBecause names the cause of missing data when there is one the
+// admin can act on: a device that stopped checking in explains why its
+// status is stale better than "status unknown" does.
+func (a *assessment) unknownBecause(r Reason) Reason {
+	f := &a.f
+	if f.LastSeen.IsZero() || a.now.Sub(f.LastSeen) > a.opts.CheckInThreshold {
+		return NewReason(CodeNotCheckingIn, "last_seen", formatSeen(f.LastSeen))
+	}
+	return r
 }
 
 // expiredStanding: an expired target still counts as installed on devices
@@ -134,7 +145,19 @@ func (a *assessment) requiredStep() (Step, Reason) {
 	default:
 		step = StepPlanned
 	}
-	if !reason.IsZero() || !quietStep(step) {
+	if !reason.IsZero() {
+		return step, reason
+	}
+	if !quietStep(step) {
+		// The update is moving, but a missing bootstrap token or too little
+		// space may still stop the install itself: say so while it moves.
+		// Push or check-in trouble matters less once the device is busy.
+		for _, p := range a.pre {
+			switch p.reason.Code {
+			case CodeBootstrapTokenMissing, CodeAwaitingBootstrapToken, CodeInsufficientSpace:
+				return step, p.reason
+			}
+		}
 		return step, reason
 	}
 	if len(a.pre) > 0 {

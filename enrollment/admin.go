@@ -134,9 +134,6 @@ func unreachable(r MinOSRule, index int, cat *enforcement.Catalog, now time.Time
 // actor names who made the change, as the policy routes do.
 func actor(r *http.Request) string {
 	v := clean(strings.TrimSpace(r.Header.Get(policysvc.ActorHeader)))
-	if runes := []rune(v); len(runes) > 64 {
-		v = string(runes[:64])
-	}
 	if v == "" {
 		return policysvc.DefaultActor
 	}

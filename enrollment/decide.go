@@ -54,7 +54,7 @@ func Decide(mi mdm.MachineInfo, rules []MinOSRule, cat *enforcement.Catalog, now
 func evaluate(mi *mdm.MachineInfo, rules []MinOSRule, cat *enforcement.Catalog, now time.Time) Decision {
 	platform := mi.Platform()
 	if platform == "" {
-		return allow(CodeUnknownPlatform, "", "platform of PRODUCT %q is unknown", mi.Product)
+		return allow(CodeUnknownPlatform, "", "platform of PRODUCT %q is unknown", clean(mi.Product))
 	}
 	index := -1
 	for i, r := range rules {
@@ -64,7 +64,7 @@ func evaluate(mi *mdm.MachineInfo, rules []MinOSRule, cat *enforcement.Catalog, 
 		}
 	}
 	if index < 0 {
-		return allow(CodeNoRule, "", "no minimum-OS rule matches this %s device (%s)", platform, mi.Product)
+		return allow(CodeNoRule, "", "no minimum-OS rule matches this %s device (%s)", platform, clean(mi.Product))
 	}
 	rule, label := rules[index], rules[index].Label(index)
 	current, err := mi.CurrentVersion()
@@ -82,7 +82,7 @@ func evaluate(mi *mdm.MachineInfo, rules []MinOSRule, cat *enforcement.Catalog, 
 	}
 	d.Required = requiredBody(rule, label, platform, mi, d.target)
 	d.Reason = fmt.Sprintf("runs %s %s (%s), rule %s requires %s; asked to update to %s",
-		platform, current, mi.Version, label, d.want, d.Required.Details.OSVersion)
+		platform, current, clean(mi.Version), label, d.want, d.Required.Details.OSVersion)
 	return d.Decision
 }
 
@@ -104,7 +104,7 @@ func requiredBody(rule MinOSRule, label, platform string, mi *mdm.MachineInfo, r
 	}
 	return &mdm.SoftwareUpdateRequired{
 		Code:        mdm.SoftwareUpdateRequiredCode,
-		Description: fmt.Sprintf("minimum OS rule %s: %s %s (%s) must update to %s", label, platform, mi.OSVersion, mi.Version, version),
+		Description: fmt.Sprintf("minimum OS rule %s: %s %s (%s) must update to %s", label, platform, clean(mi.OSVersion), clean(mi.Version), version),
 		Message:     msg,
 		Details:     mdm.SoftwareUpdateRequiredDetails{OSVersion: version, BuildVersion: build},
 	}

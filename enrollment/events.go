@@ -2,7 +2,6 @@ package enrollment
 
 import (
 	"context"
-	"fmt"
 	"strconv"
 	"strings"
 	"time"
@@ -55,9 +54,9 @@ func decisionEvent(ctx context.Context, devices DeviceLookup, mi *mdm.MachineInf
 		}
 	}
 	ev := storage.Event{At: at, Kind: EventAllowed, Data: data,
-		Message: fmt.Sprintf("enrollment allowed: %s", clean(d.Reason))}
+		Message: "enrollment allowed: " + cleanN(d.Reason, 500)}
 	if !d.Allow {
-		ev.Kind, ev.Message = EventUpdateRequired, fmt.Sprintf("enrollment held for an OS update: %s", clean(d.Reason))
+		ev.Kind, ev.Message = EventUpdateRequired, "enrollment held for an OS update: "+cleanN(d.Reason, 500)
 	}
 	if ownsHistory(ctx, devices, mi.UDID, sig) {
 		ev.DeviceID = mi.UDID
@@ -77,16 +76,19 @@ func ownsHistory(ctx context.Context, devices DeviceLookup, udid string, sig Sig
 }
 
 // clean makes device-supplied text safe to store and print: valid UTF-8,
-// no control characters, bounded length.
-func clean(s string) string {
+// no control characters, at most 64 characters (identifiers and versions
+// are far shorter).
+func clean(s string) string { return cleanN(s, 64) }
+
+func cleanN(s string, n int) string {
 	s = strings.Map(func(r rune) rune {
 		if unicode.IsControl(r) {
 			return -1
 		}
 		return r
 	}, strings.ToValidUTF8(s, "?"))
-	if r := []rune(s); len(r) > 200 {
-		s = string(r[:200]) + "…"
+	if r := []rune(s); len(r) > n {
+		s = string(r[:n]) + "…"
 	}
 	return s
 }

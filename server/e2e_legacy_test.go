@@ -3,6 +3,7 @@ package server_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strings"
 	"sync"
@@ -99,6 +100,7 @@ func (d *legacyDev) id() string { return d.d.UDID() }
 
 func startLegacy(t *testing.T, cfg legacy.Config, mutate ...func(*server.Config)) *legacyRig {
 	t.Helper()
+	t.Parallel()
 	start := time.Now().UTC().Truncate(time.Minute).Add(time.Minute)
 	clk := &legacyClock{start: start, t: start}
 	env := testenv.Start(t, append([]func(*server.Config){func(c *server.Config) {
@@ -152,7 +154,9 @@ func (r *legacyRig) enroll(a sim.Attributes, cfg sim.LegacyConfig) *legacyDev {
 	return ld
 }
 
-// step lets time pass, reconciles every device and lets each connect.
+// step lets time pass, reconciles every device, lets each connect, and
+// reconciles again so what they answered is read at this same time (the
+// background worker would do it too, a moment later).
 func (r *legacyRig) step(d time.Duration) {
 	r.t.Helper()
 	r.clk.advance(d)
@@ -160,6 +164,7 @@ func (r *legacyRig) step(d time.Duration) {
 	for _, dev := range r.devs {
 		r.connect(dev)
 	}
+	r.reconcile()
 }
 
 func (r *legacyRig) reconcile() {
@@ -185,6 +190,40 @@ type legacyWhy struct {
 
 func (w legacyWhy) track() *legacy.Track { return w.View.Track }
 
+// state reads the device's stored standing and the driver's record
+// without reconciling (cheap, for polling loops).
+func (r *legacyRig) state(dev *legacyDev) legacyWhy {
+	r.t.Helper()
+	ctx := context.Background()
+	st := r.env.Server.Store()
+	out := legacyWhy{View: legacy.View{Track: &legacy.Track{}}}
+	raw, err := st.Blob(ctx, reconcile.StateCollection, dev.id())
+	if err != nil && !errors.Is(err, storage.ErrNotFound) {
+		r.t.Fatal(err)
+	}
+	rec, err := reconcile.DecodeRecord(raw)
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	for id, pr := range rec.Policies {
+		out.PolicyWhy = reconcile.PolicyWhy{PolicyID: id, State: pr.State, Reason: pr.Reason, Plan: pr.Plan}
+	}
+	raw, err = st.Blob(ctx, legacy.Collection, dev.id())
+	if err != nil && !errors.Is(err, storage.ErrNotFound) {
+		r.t.Fatal(err)
+	}
+	lr, err := legacy.DecodeRecord(raw)
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	out.View.Scan, out.View.Requested = lr.Scan, lr.Requested
+	if tr := lr.Tracks[out.PolicyID]; tr != nil {
+		out.View.Track = tr
+	}
+	return out
+}
+
+// why is the device's `device why` (it reconciles first).
 func (r *legacyRig) why(dev *legacyDev) legacyWhy {
 	r.t.Helper()
 	why, err := r.env.Server.Reconciler().Explain(context.Background(), dev.id(), nil)
@@ -214,11 +253,11 @@ func (r *legacyRig) until(dev *legacyDev, every time.Duration, max int, what str
 	r.t.Helper()
 	for range max {
 		r.step(every)
-		if w := r.why(dev); cond(w) {
+		if w := r.state(dev); cond(w) {
 			return w
 		}
 	}
-	w := r.why(dev)
+	w := r.state(dev)
 	r.t.Fatalf("%s: no %s after %d steps of %s: %s", dev.id(), what, max, every, describeWhy(w))
 	return w
 }
@@ -304,9 +343,6 @@ func wantNext(t *testing.T, w legacyWhy, action string, at time.Time) {
 		t.Fatalf("next %+v; want %s at %s\n%s", n, action, at, describeWhy(w))
 	}
 }
-
-// waitPushes lets the push worker record its outcomes.
-var _ = storage.ErrNotFound
 
 func TestLegacyHappyPathMacDeadlinePassed(t *testing.T) {
 	r := startLegacy(t, legacy.Config{})

@@ -26,9 +26,13 @@ type Metrics struct {
 	CPUSeconds   float64 `json:"cpu_seconds"`
 	RSSBytes     int64   `json:"rss_bytes"`
 	PeakRSSBytes int64   `json:"peak_rss_bytes"`
-	Goroutines   int     `json:"goroutines"`
-	GoHeapBytes  uint64  `json:"go_heap_bytes"`
-	DBSizeBytes  int64   `json:"db_size_bytes"`
+	// RSSAnonBytes and RSSFileBytes split RSSBytes: memory the process
+	// holds, and pages of mapped files (mostly the database).
+	RSSAnonBytes int64  `json:"rss_anon_bytes"`
+	RSSFileBytes int64  `json:"rss_file_bytes"`
+	Goroutines   int    `json:"goroutines"`
+	GoHeapBytes  uint64 `json:"go_heap_bytes"`
+	DBSizeBytes  int64  `json:"db_size_bytes"`
 	// DBReadTxs counts read transactions started since open.
 	DBReadTxs int `json:"db_read_txs"`
 	// DBPageWrites and DBWriteSeconds are bbolt's write accounting of
@@ -73,8 +77,8 @@ func (s *Server) Metrics() Metrics {
 		// ru_maxrss is KiB on Linux; /proc below is preferred when present.
 		m.PeakRSSBytes = int64(ru.Maxrss) * 1024
 	}
-	if rss, peak, ok := ReadProcStatus("self"); ok {
-		m.RSSBytes, m.PeakRSSBytes = rss, peak
+	if pm, ok := ReadProcStatus("self"); ok {
+		m.RSSBytes, m.PeakRSSBytes, m.RSSAnonBytes, m.RSSFileBytes = pm.RSS, pm.PeakRSS, pm.RSSAnon, pm.RSSFile
 	}
 	m.GoHeapBytes = heapBytes()
 	if info, err := os.Stat(filepath.Join(s.cfg.DataDir, DBFile)); err == nil {
@@ -86,33 +90,37 @@ func (s *Server) Metrics() Metrics {
 	return m
 }
 
-// ReadProcStatus reads current and peak resident memory of a process
-// ("self" or a pid) from /proc/<pid>/status; ok is false off Linux.
-func ReadProcStatus(pid string) (rss, peak int64, ok bool) {
-	data, err := os.ReadFile(filepath.Join("/proc", pid, "status"))
-	if err != nil {
-		return 0, 0, false
-	}
-	sc := bufio.NewScanner(bytes.NewReader(data))
-	for sc.Scan() {
-		line := sc.Bytes()
-		switch {
-		case bytes.HasPrefix(line, []byte("VmRSS:")):
-			rss = kibField(line)
-		case bytes.HasPrefix(line, []byte("VmHWM:")):
-			peak = kibField(line)
-		}
-	}
-	return rss, peak, rss > 0
+// ProcMemory is a process's resident memory from /proc/<pid>/status.
+// RSSFile counts pages of mapped files (the bbolt file), which the kernel
+// can drop and re-read; RSSAnon is memory only the process holds.
+type ProcMemory struct {
+	RSS, PeakRSS, RSSAnon, RSSFile int64
 }
 
-// kibField parses "Name:   1234 kB" into bytes.
-func kibField(line []byte) int64 {
-	f := bytes.Fields(line)
-	if len(f) < 2 {
-		return 0
+// ReadProcStatus reads the memory of a process ("self" or a pid); ok is
+// false off Linux.
+func ReadProcStatus(pid string) (m ProcMemory, ok bool) {
+	data, err := os.ReadFile(filepath.Join("/proc", pid, "status"))
+	if err != nil {
+		return m, false
 	}
-	n, err := strconv.ParseInt(string(f[1]), 10, 64)
+	fields := map[string]*int64{"VmRSS:": &m.RSS, "VmHWM:": &m.PeakRSS, "RssAnon:": &m.RSSAnon, "RssFile:": &m.RSSFile}
+	sc := bufio.NewScanner(bytes.NewReader(data))
+	for sc.Scan() {
+		f := bytes.Fields(sc.Bytes())
+		if len(f) < 2 {
+			continue
+		}
+		if dst, ok := fields[string(f[0])]; ok {
+			*dst = kibBytes(f[1])
+		}
+	}
+	return m, m.RSS > 0
+}
+
+// kibBytes parses a kB count of /proc into bytes.
+func kibBytes(field []byte) int64 {
+	n, err := strconv.ParseInt(string(field), 10, 64)
 	if err != nil {
 		return 0
 	}

@@ -26,7 +26,7 @@ func TestMetricsReportProcessAccounting(t *testing.T) {
 	if after.CPUSeconds <= before.CPUSeconds || after.CPUSeconds != after.CPUUserSeconds+after.CPUSystemSeconds {
 		t.Errorf("CPU did not advance with work (%d): %+v → %+v", burn, before, after)
 	}
-	if after.RSSBytes <= 0 || after.PeakRSSBytes < after.RSSBytes || after.DBSizeBytes <= 0 || after.Goroutines <= 0 || after.GoHeapBytes == 0 {
+	if after.RSSBytes <= 0 || after.RSSAnonBytes <= 0 || after.RSSAnonBytes+after.RSSFileBytes > after.RSSBytes+4096 || after.PeakRSSBytes < after.RSSBytes || after.DBSizeBytes <= 0 || after.Goroutines <= 0 || after.GoHeapBytes == 0 {
 		t.Errorf("metrics missing: %+v", after)
 	}
 }

@@ -103,7 +103,9 @@ func (s *Server) prepareDataDir() error {
 
 func (s *Server) loadSecrets() error {
 	var err error
-	var opts []certs.CAOption
+	// The CA follows the configured clock, so a simulated clock (tests, the
+	// demo) issues certificates valid in simulated time.
+	opts := []certs.CAOption{certs.WithCAClock(s.cfg.Now)}
 	if s.cfg.CAKeyBits != 0 {
 		opts = append(opts, certs.WithCAKeyBits(s.cfg.CAKeyBits))
 	}
@@ -162,11 +164,15 @@ func (s *Server) assemble() error {
 		api.WithRoutes(s.ddm.Routes), api.WithDeviceExtras(s.ddm.DeviceExtra)}
 	adminOpts = append(adminOpts, s.policy.APIOptions()...)
 	adminOpts = append(adminOpts, api.WithRoutes(s.reconciler.Routes(s.store)), api.WithDeviceExtras(s.enforcementExtra))
+	adminOpts = append(adminOpts, s.enrollmentOptions()...)
 	admin := api.New(s.apiKey, notifyingStore{Store: s.store, enqueued: s.push.nudge}, commands.New(), s, s.push, adminOpts...)
 
 	mux := http.NewServeMux()
 	mux.Handle("/mdm", mdmHandler)
 	mux.Handle("/mdm/checkin", mdmHandler)
+	enroll := s.enrollmentHandler()
+	mux.Handle("POST /enroll", enroll)
+	mux.Handle("POST /mdm/enroll", enroll)
 	mux.Handle("/scep", scep)
 	mux.Handle("/v1/", admin)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { _, _ = w.Write([]byte("ok\n")) })

@@ -19,6 +19,7 @@ var (
 	ErrCertBoundToPeer = errors.New("certificate is bound to another device")
 	ErrChallengeUsed   = errors.New("challenge invalid, expired or already used")
 	ErrNotEnrolled     = errors.New("device is not enrolled")
+	ErrTooMany         = errors.New("limit reached")
 )
 
 // DiskFullError marks a write that failed because the disk is full, so the

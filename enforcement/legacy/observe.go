@@ -27,7 +27,7 @@ func (p *pass) observeAvailable() {
 	t.Seen.Available = at
 	if o := findOffer(us.Available, t.Target, t.TargetBuild, at); o != nil {
 		if t.Offer == nil || t.Offer.ProductKey != o.ProductKey {
-			t.logf(at, "offered", "%s %s (%s) as %s", t.Target, o.Version, o.Build, o.ProductKey)
+			t.logf(at, "offered", "%s (%s) as %s", o.Version, o.Build, o.ProductKey)
 		}
 		t.Offer, t.NotFound = o, NotFound{}
 		if t.Phase == PhaseFind {
@@ -83,7 +83,10 @@ func (p *pass) observeSchedule() {
 	if t.LastAction != nil {
 		t.LastAction.Answer, t.LastAction.AnsweredAt = res.InstallAction, at
 	}
-	if m := res.Meaning(); res.InstallAction == mdm.InstallActionError || m.Class == mdm.UpdateFailed {
+	// Only InstallAction Error refuses the request: a valid action with a
+	// failed status is the previous attempt's status, and the request was
+	// taken (the next poll tells how it goes).
+	if res.InstallAction == mdm.InstallActionError {
 		detail := chainText(res.ErrorChain)
 		if detail == "" {
 			detail = "the device answered InstallAction " + res.InstallAction + " with status " + res.Status

@@ -87,12 +87,12 @@ func conditionCode(status string) enforcement.Code {
 
 func (p *pass) installing(at time.Time) {
 	t := p.t
+	t.Phase, t.IdlePolls, t.ZeroProgress = PhaseInstalling, 0, nil
 	if t.InstallStartedAt.IsZero() {
 		t.InstallStartedAt = at
 		t.logf(at, "install_started", "the device is installing")
+		p.progress()
 	}
-	t.Phase, t.IdlePolls, t.ZeroProgress = PhaseInstalling, 0, nil
-	p.progress()
 }
 
 // downloadCheck counts zero-progress checks at least stallGap apart; after
@@ -139,18 +139,25 @@ func (p *pass) idleCheck(item *mdm.OSUpdateStatusItem, at time.Time) {
 }
 
 // statusMissing: the target left the device's status list. After an
-// install request that means it installed (or the device dropped it):
-// verification tells. A download that vanished is offered again.
+// install that started (or a finished download) that means it installed:
+// verification tells. Otherwise the device dropped it.
 func (p *pass) statusMissing(at time.Time) {
 	t := p.t
 	switch t.Phase {
-	case PhaseInstalling, PhaseInstallLater:
-		t.Phase, t.VerifyStartedAt, t.Condition = PhaseVerifying, at, nil
-		t.logf(at, "install_ended", "the update left the status list; verifying the installed version")
-	case PhaseDownloading:
-		t.Phase, t.Downloaded = PhaseReady, false
-		t.logf(at, "dropped", "the device no longer lists the scheduled download")
+	case PhaseInstalling, PhaseInstallLater, PhaseDownloading:
+	default:
+		return
 	}
+	t.Condition = nil
+	if t.Phase != PhaseDownloading && (!t.InstallStartedAt.IsZero() || t.Downloaded) {
+		t.Phase, t.VerifyStartedAt = PhaseVerifying, at
+		t.logf(at, "install_ended", "the update left the status list; verifying the installed version")
+		return
+	}
+	// Never started installing: the device dropped the request (a restart,
+	// a cleared cache). It is offered again.
+	t.Phase, t.Downloaded = PhaseReady, false
+	t.logf(at, "dropped", "the device no longer lists the scheduled update; offering it again")
 }
 
 // fail records a failure, backs off and, after FallbackAfter failures in a

@@ -19,7 +19,7 @@ const factsRetry = time.Hour
 
 // reconcileWith evaluates one device against every policy and applies the
 // plans. Storage is written only when something changed.
-func (w *Worker) reconcileWith(ctx context.Context, d *storage.Device, policies []enforcement.Policy, cat *enforcement.Catalog) (Stats, error) {
+func (w *Worker) reconcileWith(ctx context.Context, d *storage.Device, policies []enforcement.Policy, cat *enforcement.Catalog, out *writes) (Stats, error) {
 	st := Stats{Devices: 1}
 	now := w.now()
 	facts, us, err := w.facts(ctx, d)
@@ -63,13 +63,9 @@ func (w *Worker) reconcileWith(ctx context.Context, d *storage.Device, policies 
 		return st, err
 	}
 	if string(after) != string(before) {
-		if err := w.store.UpdateBlob(ctx, StateCollection, d.ID, func([]byte) ([]byte, error) { return after, nil }); err != nil {
-			return st, err
-		}
+		out.records[d.ID] = after
 	}
-	if len(events) > 0 {
-		return st, w.store.AddEvents(ctx, events...)
-	}
+	out.events = append(out.events, events...)
 	return st, nil
 }
 

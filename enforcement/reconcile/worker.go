@@ -22,6 +22,7 @@ type Store interface {
 	Blob(ctx context.Context, collection, id string) ([]byte, error)
 	UpdateBlob(ctx context.Context, collection, id string, mutate func([]byte) ([]byte, error)) error
 	ForEachBlob(ctx context.Context, collection string, fn func(id string, raw []byte) error) error
+	PutBlobs(ctx context.Context, collection string, values map[string][]byte) error
 	AddEvents(ctx context.Context, events ...storage.Event) error
 	Enqueue(ctx context.Context, cmd storage.Command, ids []string) error
 }
@@ -195,12 +196,17 @@ func (w *Worker) ReconcileAll(ctx context.Context) (Stats, error) {
 		if err != nil {
 			return st, err
 		}
+		// A page's records and events are written in one transaction.
+		batch := &writes{records: map[string][]byte{}}
 		for i := range page {
-			s, err := w.reconcileWith(ctx, &page[i], policies, cat)
+			s, err := w.reconcileWith(ctx, &page[i], policies, cat, batch)
 			st.add(s)
 			if err != nil {
 				return st, err
 			}
+		}
+		if err := w.flush(ctx, batch); err != nil {
+			return st, err
 		}
 		if len(page) < pageSize {
 			return st, nil
@@ -224,7 +230,30 @@ func (w *Worker) ReconcileDevice(ctx context.Context, id string) (Stats, error) 
 	}
 	w.passMu.Lock()
 	defer w.passMu.Unlock()
-	return w.reconcileWith(ctx, d, policies, cat)
+	batch := &writes{records: map[string][]byte{}}
+	st, err := w.reconcileWith(ctx, d, policies, cat, batch)
+	if err != nil {
+		return st, err
+	}
+	return st, w.flush(ctx, batch)
+}
+
+// writes collects what a pass stores, so a page is one transaction.
+type writes struct {
+	records map[string][]byte
+	events  []storage.Event
+}
+
+func (w *Worker) flush(ctx context.Context, b *writes) error {
+	if len(b.records) > 0 {
+		if err := w.store.PutBlobs(ctx, StateCollection, b.records); err != nil {
+			return err
+		}
+	}
+	if len(b.events) > 0 {
+		return w.store.AddEvents(ctx, b.events...)
+	}
+	return nil
 }
 
 // inputs loads what one pass needs about the world.

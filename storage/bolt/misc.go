@@ -132,7 +132,12 @@ func challengeKey(ch string) []byte {
 	return h[:]
 }
 
-// AddChallenge implements storage.ChallengeStore.
+// MaxChallenges bounds the live one-time challenges: the public enrollment
+// endpoint mints them, and it must not be able to grow the file forever.
+const MaxChallenges = 100_000
+
+// AddChallenge implements storage.ChallengeStore. Expired challenges are
+// pruned on the way, and a full table is refused.
 func (s *Store) AddChallenge(ctx context.Context, ch string, expires time.Time) error {
 	if ch == "" {
 		return fmt.Errorf("empty challenge")
@@ -142,8 +147,35 @@ func (s *Store) AddChallenge(ctx context.Context, ch string, expires time.Time) 
 		if b.Get(challengeKey(ch)) != nil {
 			return storage.ErrDuplicate
 		}
+		if b.Stats().KeyN >= MaxChallenges/2 {
+			if err := pruneChallenges(b, time.Now()); err != nil {
+				return err
+			}
+			if b.Stats().KeyN >= MaxChallenges {
+				return fmt.Errorf("%w: %d live enrollment challenges", storage.ErrTooMany, MaxChallenges)
+			}
+		}
 		return b.Put(challengeKey(ch), expires.UTC().AppendFormat(nil, time.RFC3339Nano))
 	})
+}
+
+func pruneChallenges(b *bolt.Bucket, now time.Time) error {
+	var doomed [][]byte
+	err := b.ForEach(func(k, v []byte) error {
+		if t, err := time.Parse(time.RFC3339Nano, string(v)); err != nil || !now.Before(t) {
+			doomed = append(doomed, clone(k))
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	for _, k := range doomed {
+		if err := b.Delete(k); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // ConsumeChallenge implements storage.ChallengeStore: a challenge works
@@ -258,5 +290,32 @@ func (s *Store) ForEachBlob(ctx context.Context, collection string, fn func(id s
 			}
 			return fn(string(k), v)
 		})
+	})
+}
+
+// PutBlobs writes many records of one collection in one transaction (a
+// reconcile pass over a page of devices); a nil value deletes.
+func (s *Store) PutBlobs(ctx context.Context, collection string, values map[string][]byte) error {
+	for id := range values {
+		if err := storage.ValidateDeviceID(id); err != nil {
+			return err
+		}
+	}
+	return s.update(func(tx *bolt.Tx) error {
+		b, err := blobBucket(tx, collection)
+		if err != nil {
+			return err
+		}
+		for id, v := range values {
+			if v == nil {
+				err = b.Delete([]byte(id))
+			} else {
+				err = b.Put([]byte(id), clone(v))
+			}
+			if err != nil {
+				return err
+			}
+		}
+		return nil
 	})
 }
