@@ -95,8 +95,13 @@ func cpu() time.Duration {
 
 // BenchmarkReconcileAll100k measures a steady-state pass (declarations
 // already delivered, nothing changed) over 100,000 devices.
-func BenchmarkReconcileAll100k(b *testing.B) {
-	st, pol := loadFleet(b, 100_000)
+func BenchmarkReconcileAll100k(b *testing.B) { benchReconcile(b, 100_000) }
+
+// BenchmarkReconcileAll10k is the quick variant for profiling.
+func BenchmarkReconcileAll10k(b *testing.B) { benchReconcile(b, 10_000) }
+
+func benchReconcile(b *testing.B, n int) {
+	st, pol := loadFleet(b, n)
 	now := time.Date(2026, 11, 21, 12, 0, 0, 0, time.UTC)
 	w := reconcile.New(st, pol, &memDecls{held: map[string]string{}}, reconcile.WithClock(func() time.Time { return now }))
 	ctx := context.Background()

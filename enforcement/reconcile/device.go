@@ -17,6 +17,17 @@ import (
 // factsRetry bounds how often missing facts are asked for again.
 const factsRetry = time.Hour
 
+// redeliverAfter: a delivered declaration is written again this often even
+// when nothing changed, which repairs a declaration removed behind our back.
+const redeliverAfter = 24 * time.Hour
+
+// deviceWrites is what one device's pass changed.
+type deviceWrites struct {
+	dirty  bool
+	detail map[string]*PolicyDetail // policy id → new plan and history entries
+	events []storage.Event
+}
+
 // reconcileWith evaluates one device against every policy and applies the
 // plans. Storage is written only when something changed.
 func (w *Worker) reconcileWith(ctx context.Context, d *storage.Device, policies []enforcement.Policy, cat *enforcement.Catalog, out *writes) (Stats, error) {
@@ -30,25 +41,15 @@ func (w *Worker) reconcileWith(ctx context.Context, d *storage.Device, policies 
 	if err != nil {
 		return st, err
 	}
-	before, _ := rec.encode()
-	var events []storage.Event
+	dw := &deviceWrites{detail: map[string]*PolicyDetail{}}
 	live := map[string]bool{}
 	inScope := false
 	for _, p := range policies {
 		live[p.ID] = true
-		ev, err := w.policy(ctx, d, facts, us, p, cat, rec, now, &st)
-		if err != nil {
+		if err := w.policy(ctx, d, facts, us, p, cat, rec, now, &st, dw); err != nil {
 			return st, err
 		}
-		events = append(events, ev...)
-		inScope = inScope || (rec.Policies[p.ID].Plan.InScope && !p.Paused)
-	}
-	// Facts are only requested for devices a policy targets: without a
-	// policy the server sends nothing on its own.
-	if inScope {
-		if err := w.requestFacts(ctx, d, rec, now); err != nil {
-			return st, err
-		}
+		inScope = inScope || (rec.Policies[p.ID].InScope && !p.Paused)
 	}
 	for id := range rec.Policies {
 		if !live[id] {
@@ -56,17 +57,72 @@ func (w *Worker) reconcileWith(ctx context.Context, d *storage.Device, policies 
 				return st, err
 			}
 			delete(rec.Policies, id)
+			dw.dirty = true
 		}
 	}
-	after, err := rec.encode()
+	// Facts are only requested for devices a policy targets: without a
+	// policy the server sends nothing on its own.
+	if inScope {
+		requested, err := w.requestFacts(ctx, d, rec, now)
+		if err != nil {
+			return st, err
+		}
+		dw.dirty = dw.dirty || requested
+	}
+	return st, w.collect(ctx, d.ID, rec, dw, live, out)
+}
+
+// collect adds a device's changes to the page's batch.
+func (w *Worker) collect(ctx context.Context, id string, rec *Record, dw *deviceWrites, live map[string]bool, out *writes) error {
+	out.events = append(out.events, dw.events...)
+	if !dw.dirty {
+		return nil
+	}
+	raw, err := rec.encode()
 	if err != nil {
-		return st, err
+		return err
 	}
-	if string(after) != string(before) {
-		out.records[d.ID] = after
+	out.records[id] = raw
+	if len(dw.detail) == 0 {
+		return nil
 	}
-	out.events = append(out.events, events...)
-	return st, nil
+	detail, err := w.detail(ctx, id)
+	if err != nil {
+		return err
+	}
+	for pid := range detail.Policies {
+		if !live[pid] {
+			delete(detail.Policies, pid)
+		}
+	}
+	for pid, nd := range dw.detail {
+		old := detail.Policies[pid]
+		if old == nil {
+			old = &PolicyDetail{}
+		}
+		old.Plan = nd.Plan
+		for _, h := range nd.History {
+			old.History = append(old.History, h)
+		}
+		if len(old.History) > enforcement.MaxHistory {
+			old.History = old.History[len(old.History)-enforcement.MaxHistory:]
+		}
+		detail.Policies[pid] = old
+	}
+	draw, err := detail.encode()
+	if err != nil {
+		return err
+	}
+	out.details[id] = draw
+	return nil
+}
+
+func (w *Worker) detail(ctx context.Context, id string) (*Detail, error) {
+	raw, err := w.store.Blob(ctx, DetailCollection, id)
+	if err != nil && !errors.Is(err, storage.ErrNotFound) {
+		return nil, err
+	}
+	return DecodeDetail(raw)
 }
 
 func (w *Worker) facts(ctx context.Context, d *storage.Device) (enforcement.DeviceFacts, *commands.UpdateState, error) {
@@ -100,105 +156,84 @@ func (w *Worker) record(ctx context.Context, id string) (*Record, error) {
 
 // policy evaluates and applies one policy for one device.
 func (w *Worker) policy(ctx context.Context, d *storage.Device, f enforcement.DeviceFacts, us *commands.UpdateState,
-	p enforcement.Policy, cat *enforcement.Catalog, rec *Record, now time.Time, st *Stats) ([]storage.Event, error) {
+	p enforcement.Policy, cat *enforcement.Catalog, rec *Record, now time.Time, st *Stats, dw *deviceWrites) error {
 	st.Evaluations++
 	pr := rec.Policies[p.ID]
 	if pr == nil {
 		pr = &PolicyRecord{State: enforcement.DeviceState{DeviceID: d.ID, PolicyID: p.ID}}
+		rec.Policies[p.ID] = pr
+		dw.dirty = true
 	}
 	plan := enforcement.Plan(f, p, cat, now, w.opts)
 	eval := enforcement.Evaluate(f, p, cat, now, w.opts)
-	switch {
-	case plan.Path == enforcement.PathDDM && plan.Action == enforcement.ActionDeliver && plan.DDM != nil:
-		if err := w.deliver(ctx, d.ID, p, &plan, pr, now, st); err != nil {
-			return nil, err
-		}
-	case plan.Action == enforcement.ActionRemove || plan.Path != enforcement.PathDDM:
-		if pr.Delivered != nil {
-			if err := w.removeDeclarations(ctx, d.ID, p.ID, st); err != nil {
-				return nil, err
-			}
-			pr.Delivered, pr.DeliveredAt = nil, time.Time{}
-		}
+	if err := w.applyPlan(ctx, d.ID, p, &plan, pr, now, st, dw); err != nil {
+		return err
 	}
 	if plan.Path == enforcement.PathLegacy && w.legacy != nil && !p.Paused && plan.InScope {
-		out, err := w.driveLegacy(ctx, LegacyInput{Device: d, Facts: f, Policy: p, Plan: plan, Update: us, Now: now}, eval)
+		override, err := w.legacy.Drive(ctx, LegacyInput{Device: d, Facts: f, Policy: p, Plan: plan, Update: us, Now: now})
 		if err != nil {
-			return nil, fmt.Errorf("legacy driver for %s: %w", d.ID, err)
+			return fmt.Errorf("legacy driver for %s: %w", d.ID, err)
 		}
-		out.apply(&eval)
+		if override != nil && eval.Compliance == enforcement.Required {
+			eval.Reason = *override
+		}
 	}
 	next, changed := enforcement.Transition(pr.State, eval, now)
-	var events []storage.Event
+	pk := planKey(plan)
+	if !changed && pk == pr.PlanKey && pr.Reason.Code == eval.Reason.Code && pr.Reason.Message == eval.Reason.Message &&
+		pr.DeadlinePassed == eval.DeadlinePassed {
+		return nil
+	}
+	dw.dirty = true
+	pd := &PolicyDetail{Plan: plan}
 	if changed {
 		st.StateChanges++
 		if describe(pr.State) != describe(next) {
-			events = append(events, stateEvent(d.ID, p.ID, pr.State, next, eval.Reason, now))
+			dw.events = append(dw.events, stateEvent(d.ID, p.ID, pr.State, next, eval.Reason, now))
 		}
+		pd.History = next.History
+		next.History = nil
 		pr.State = next
 	}
-	eval.EvaluatedAt = pr.State.UpdatedAt
-	if !reflect.DeepEqual(pr.Plan, plan) || !reflect.DeepEqual(pr.Reason, eval.Reason) {
-		pr.Plan, pr.Reason = plan, eval.Reason
-	}
-	pr.Evaluation = eval
-	rec.Policies[p.ID] = pr
-	return events, nil
+	dw.detail[p.ID] = pd
+	pr.Reason, pr.PlanKey, pr.Path, pr.InScope, pr.DeadlinePassed = eval.Reason, pk, plan.Path, plan.InScope, eval.DeadlinePassed
+	return nil
 }
 
-// LegacyStepDriver is a LegacyDriver that also sees the evaluation and
-// reports the step as well as the reason: only the driver knows which
-// listed update is the target, so the evaluation's legacy step is coarse.
-// The worker prefers it to Drive.
-type LegacyStepDriver interface {
-	DriveStep(ctx context.Context, in LegacyInput, eval enforcement.Evaluation) (LegacyOutcome, error)
-}
-
-// LegacyOutcome is a legacy driver's verdict. A nil Reason keeps the
-// evaluation's; a set one replaces it (a zero Reason clears it) while the
-// device is Required, and a non-zero one while it is Unknown (a silent
-// device is better explained by not_checking_in). Step, when set, replaces
-// a Required device's step.
-type LegacyOutcome struct {
-	Reason *enforcement.Reason
-	Step   enforcement.Step
-}
-
-func (w *Worker) driveLegacy(ctx context.Context, in LegacyInput, eval enforcement.Evaluation) (LegacyOutcome, error) {
-	if sd, ok := w.legacy.(LegacyStepDriver); ok {
-		return sd.DriveStep(ctx, in, eval)
-	}
-	r, err := w.legacy.Drive(ctx, in)
-	return LegacyOutcome{Reason: r}, err
-}
-
-func (o LegacyOutcome) apply(eval *enforcement.Evaluation) {
-	switch eval.Compliance {
-	case enforcement.Required:
-		if o.Reason != nil {
-			eval.Reason = *o.Reason
+// applyPlan makes the device's declarations match the plan.
+func (w *Worker) applyPlan(ctx context.Context, id string, p enforcement.Policy, plan *enforcement.DevicePlan,
+	pr *PolicyRecord, now time.Time, st *Stats, dw *deviceWrites) error {
+	switch {
+	case plan.Path == enforcement.PathDDM && plan.Action == enforcement.ActionDeliver && plan.DDM != nil:
+		return w.deliver(ctx, id, p, plan, pr, now, st, dw)
+	case plan.Action == enforcement.ActionRemove || plan.Path != enforcement.PathDDM:
+		if pr.Delivered == nil {
+			return nil
 		}
-		if o.Step != "" {
-			eval.Step = o.Step
+		if err := w.removeDeclarations(ctx, id, p.ID, st); err != nil {
+			return err
 		}
-	case enforcement.Unknown:
-		if o.Reason != nil && !o.Reason.IsZero() {
-			eval.Reason = *o.Reason
-		}
+		pr.Delivered, pr.DeliveredSettings, pr.DeliveredAt = nil, nil, time.Time{}
+		dw.dirty = true
 	}
+	return nil
 }
 
 // deliver writes the device's enforcement (and settings) declaration. A
 // deadline counted from Apple's posting date stays as first delivered:
 // Apple re-stamps posting dates, and a moving deadline confuses users.
 func (w *Worker) deliver(ctx context.Context, id string, p enforcement.Policy, plan *enforcement.DevicePlan,
-	pr *PolicyRecord, now time.Time, st *Stats) error {
+	pr *PolicyRecord, now time.Time, st *Stats, dw *deviceWrites) error {
 	spec := plan.DDM.Enforcement
 	if old := pr.Delivered; old != nil && p.Deadline.DaysAfterPosting != nil &&
 		old.TargetOSVersion == spec.TargetOSVersion && old.TargetBuildVersion == spec.TargetBuildVersion {
 		spec.TargetLocalDateTime = old.TargetLocalDateTime
 		plan.DDM.Enforcement = spec
 		plan.Target.LocalDeadline = spec.TargetLocalDateTime
+	}
+	if pr.Delivered != nil && *pr.Delivered == spec && reflect.DeepEqual(pr.DeliveredSettings, plan.DDM.Settings) &&
+		now.Sub(pr.DeliveredAt) < redeliverAfter {
+		return nil
 	}
 	decl, err := ddm.NewEnforcement(plan.DDM.DeclarationIdentifier, ddm.EnforcementSpecific{
 		TargetOSVersion: spec.TargetOSVersion, TargetBuildVersion: spec.TargetBuildVersion,
@@ -226,10 +261,10 @@ func (w *Worker) deliver(ctx context.Context, id string, p enforcement.Policy, p
 	}
 	if changed || pr.Delivered == nil {
 		st.Delivered++
-		pr.DeliveredAt = now
 		w.log.Debug("enforcement declaration delivered", logkeys.DeviceID, id, logkeys.Policy, p.ID)
 	}
-	pr.Delivered = &spec
+	pr.Delivered, pr.DeliveredSettings, pr.DeliveredAt = &spec, plan.DDM.Settings, now
+	dw.dirty = true
 	return nil
 }
 
@@ -249,14 +284,14 @@ func (w *Worker) removeDeclarations(ctx context.Context, id, policyID string, st
 // requestFacts queues DeviceInformation and SecurityInfo when the device's
 // facts are missing or older than a day: planning needs supervision,
 // battery, space and the bootstrap-token requirement.
-func (w *Worker) requestFacts(ctx context.Context, d *storage.Device, rec *Record, now time.Time) error {
+func (w *Worker) requestFacts(ctx context.Context, d *storage.Device, rec *Record, now time.Time) (bool, error) {
 	if !d.Enrolled || now.Sub(rec.FactsRequestedAt) < factsRetry {
-		return nil
+		return false, nil
 	}
 	stale := now.Sub(d.Facts.DeviceInfoAt) > w.factsTTL
 	needSecurity := d.Facts.Platform == "macOS" && (d.Facts.SecurityInfoAt.IsZero() || now.Sub(d.Facts.SecurityInfoAt) > w.factsTTL)
 	if !stale && !needSecurity {
-		return nil
+		return false, nil
 	}
 	b := commands.New()
 	kinds := []string{"DeviceInformation"}
@@ -266,18 +301,18 @@ func (w *Worker) requestFacts(ctx context.Context, d *storage.Device, rec *Recor
 	for _, kind := range kinds {
 		raw, rt, err := b.Build(kind, nil, "")
 		if err != nil {
-			return err
+			return false, err
 		}
 		uuid, _, err := b.Inspect(raw)
 		if err != nil {
-			return err
+			return false, err
 		}
 		if err := w.store.Enqueue(ctx, storage.Command{UUID: uuid, RequestType: rt, Raw: raw, CreatedAt: now}, []string{d.ID}); err != nil {
-			return err
+			return false, err
 		}
 	}
 	rec.FactsRequestedAt = now
-	return nil
+	return true, nil
 }
 
 func describe(s enforcement.DeviceState) string {

@@ -30,7 +30,7 @@ func (w *Worker) Status(ctx context.Context, policyID string) ([]PolicyStatus, e
 		}
 		for pid, pr := range rec.Policies {
 			if policyID == "" || pid == policyID {
-				evals[pid] = append(evals[pid], pr.Evaluation)
+				evals[pid] = append(evals[pid], pr.evaluation(id, pid))
 			}
 		}
 		return nil
@@ -129,6 +129,10 @@ func (w *Worker) Explain(ctx context.Context, id string, events EventSource) (*W
 	if err != nil {
 		return nil, err
 	}
+	detail, err := w.detail(ctx, id)
+	if err != nil {
+		return nil, err
+	}
 	policies, _, err := w.inputs(ctx)
 	if err != nil {
 		return nil, err
@@ -139,12 +143,15 @@ func (w *Worker) Explain(ctx context.Context, id string, events EventSource) (*W
 		if pr == nil {
 			continue
 		}
-		pw := PolicyWhy{PolicyID: p.ID, PolicyName: p.Name, State: pr.State, Reason: pr.Reason, Plan: pr.Plan, Delivered: pr.Delivered}
+		pw := PolicyWhy{PolicyID: p.ID, PolicyName: p.Name, State: pr.State, Reason: pr.Reason, Delivered: pr.Delivered}
+		if pd := detail.Policies[p.ID]; pd != nil {
+			pw.Plan, pw.State.History = pd.Plan, pd.History
+		}
 		if !pr.DeliveredAt.IsZero() {
 			s := pr.DeliveredAt.UTC().Format("2006-01-02T15:04:05Z")
 			pw.DeliveredAt = &s
 		}
-		if ex, ok := w.legacy.(LegacyExplainer); ok && pr.Plan.Path == enforcement.PathLegacy {
+		if ex, ok := w.legacy.(LegacyExplainer); ok && pr.Path == enforcement.PathLegacy {
 			if pw.Legacy, err = ex.ExplainLegacy(ctx, id, p.ID); err != nil {
 				return nil, err
 			}

@@ -8,12 +8,17 @@ import (
 	"github.com/tidemark-mdm/tidemark/enforcement"
 )
 
-// StateCollection is the per-device blob collection of Record.
-const StateCollection = "enforcement"
+// Collections. A pass reads only the compact StateCollection record of
+// each device; DetailCollection (plans, history) is written only when
+// something changed and read only to explain a device.
+const (
+	StateCollection  = "enforcement"
+	DetailCollection = "enforcement_detail"
+)
 
-const recordVersion = 1
+const recordVersion = 2
 
-// Record is everything the engine keeps about one device.
+// Record is the compact state the engine keeps per device.
 type Record struct {
 	Version int `json:"v"`
 	// Policies: the state per policy id.
@@ -25,18 +30,33 @@ type Record struct {
 
 // PolicyRecord is the device's standing against one policy.
 type PolicyRecord struct {
+	// State without its history (kept in Detail).
 	State enforcement.DeviceState `json:"state"`
-	// Plan is the latest plan, shown by `device why`.
-	Plan enforcement.DevicePlan `json:"plan"`
 	// Reason is the full current reason with its remedy.
 	Reason enforcement.Reason `json:"reason,omitzero"`
+	// Path and InScope of the latest plan; PlanKey fingerprints the rest.
+	Path    enforcement.Path `json:"path,omitempty"`
+	InScope bool             `json:"in_scope,omitempty"`
+	PlanKey string           `json:"plan_key,omitempty"`
+	// DeadlinePassed mirrors the latest evaluation, for summaries.
+	DeadlinePassed bool `json:"deadline_passed,omitempty"`
 	// Delivered is the enforcement the device was last given; its deadline
 	// stays pinned even if Apple re-stamps the posting date.
-	Delivered *enforcement.EnforcementSpec `json:"delivered,omitempty"`
-	// DeliveredAt: when Delivered was last written.
-	DeliveredAt time.Time `json:"delivered_at,omitzero"`
-	// Evaluation is the latest evaluation (for status summaries).
-	Evaluation enforcement.Evaluation `json:"evaluation"`
+	Delivered         *enforcement.EnforcementSpec `json:"delivered,omitempty"`
+	DeliveredSettings *enforcement.SettingsSpec    `json:"delivered_settings,omitempty"`
+	DeliveredAt       time.Time                    `json:"delivered_at,omitzero"`
+}
+
+// Detail is what `device why` shows beyond the compact state.
+type Detail struct {
+	Version  int                       `json:"v"`
+	Policies map[string]*PolicyDetail `json:"policies,omitempty"`
+}
+
+// PolicyDetail holds the latest plan and the state history.
+type PolicyDetail struct {
+	Plan    enforcement.DevicePlan     `json:"plan"`
+	History []enforcement.HistoryEntry `json:"history,omitempty"`
 }
 
 // DecodeRecord reads a stored Record.
@@ -56,4 +76,43 @@ func DecodeRecord(raw []byte) (*Record, error) {
 func (r *Record) encode() ([]byte, error) {
 	r.Version = recordVersion
 	return json.Marshal(r)
+}
+
+// DecodeDetail reads a stored Detail.
+func DecodeDetail(raw []byte) (*Detail, error) {
+	d := &Detail{}
+	if len(raw) > 0 {
+		if err := json.Unmarshal(raw, d); err != nil {
+			return nil, fmt.Errorf("enforcement detail: %w", err)
+		}
+	}
+	if d.Policies == nil {
+		d.Policies = map[string]*PolicyDetail{}
+	}
+	return d, nil
+}
+
+func (d *Detail) encode() ([]byte, error) {
+	d.Version = recordVersion
+	return json.Marshal(d)
+}
+
+// evaluation rebuilds the summary view of the latest evaluation.
+func (pr *PolicyRecord) evaluation(deviceID, policyID string) enforcement.Evaluation {
+	s := pr.State
+	return enforcement.Evaluation{DeviceID: deviceID, PolicyID: policyID, Compliance: s.Compliance, Step: s.Step,
+		Reason: pr.Reason, Path: pr.Path, DeadlinePassed: pr.DeadlinePassed, EvaluatedAt: s.UpdatedAt,
+		Target: enforcement.ResolvedTarget{OSVersion: s.TargetVersion, BuildVersion: s.TargetBuild, LocalDeadline: s.LocalDeadline}}
+}
+
+// planKey fingerprints what of a plan is worth storing again when it changes.
+func planKey(p enforcement.DevicePlan) string {
+	key := fmt.Sprintf("%t|%s|%s|%s|%s|%s", p.InScope, p.Path, p.Action, p.Target.OSVersion, p.Target.BuildVersion, p.Target.LocalDeadline)
+	for _, r := range p.Reasons {
+		key += "|" + string(r.Code)
+	}
+	if p.Legacy != nil {
+		key += fmt.Sprintf("|%s|%s|%s", p.Legacy.Step, p.Legacy.InstallAction, p.Legacy.ProductKey)
+	}
+	return key
 }

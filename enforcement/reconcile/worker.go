@@ -197,7 +197,7 @@ func (w *Worker) ReconcileAll(ctx context.Context) (Stats, error) {
 			return st, err
 		}
 		// A page's records and events are written in one transaction.
-		batch := &writes{records: map[string][]byte{}}
+		batch := newWrites()
 		for i := range page {
 			s, err := w.reconcileWith(ctx, &page[i], policies, cat, batch)
 			st.add(s)
@@ -230,7 +230,7 @@ func (w *Worker) ReconcileDevice(ctx context.Context, id string) (Stats, error) 
 	}
 	w.passMu.Lock()
 	defer w.passMu.Unlock()
-	batch := &writes{records: map[string][]byte{}}
+	batch := newWrites()
 	st, err := w.reconcileWith(ctx, d, policies, cat, batch)
 	if err != nil {
 		return st, err
@@ -241,10 +241,18 @@ func (w *Worker) ReconcileDevice(ctx context.Context, id string) (Stats, error) 
 // writes collects what a pass stores, so a page is one transaction.
 type writes struct {
 	records map[string][]byte
+	details map[string][]byte
 	events  []storage.Event
 }
 
+func newWrites() *writes { return &writes{records: map[string][]byte{}, details: map[string][]byte{}} }
+
 func (w *Worker) flush(ctx context.Context, b *writes) error {
+	if len(b.details) > 0 {
+		if err := w.store.PutBlobs(ctx, DetailCollection, b.details); err != nil {
+			return err
+		}
+	}
 	if len(b.records) > 0 {
 		if err := w.store.PutBlobs(ctx, StateCollection, b.records); err != nil {
 			return err
