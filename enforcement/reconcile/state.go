@@ -49,7 +49,7 @@ type PolicyRecord struct {
 
 // Detail is what `device why` shows beyond the compact state.
 type Detail struct {
-	Version  int                       `json:"v"`
+	Version  int                      `json:"v"`
 	Policies map[string]*PolicyDetail `json:"policies,omitempty"`
 }
 
