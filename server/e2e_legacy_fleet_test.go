@@ -37,11 +37,13 @@ func TestLegacyFleet(t *testing.T) {
 			pol.Scope = enforcement.Scope{DeviceIDs: ids[p.id]}
 		})
 	}
+	t0 := time.Now()
 	r.enrollFleet(fleet)
+	t.Logf("enrolled in %v", time.Since(t0))
 
 	// Half-hour steps while the transient conditions play out, then 3 h
 	// steps until the never-offered devices have been scanned for a day.
-	for s := range 16 + 10 {
+	for s := range 6 {
 		every := 30 * time.Minute
 		if s >= 16 {
 			every = 3 * time.Hour
@@ -216,15 +218,24 @@ func (r *legacyRig) enrollFleet(fleet []*fleetDevice) {
 func (r *legacyRig) fleetStep(fleet []*fleetDevice, every time.Duration) {
 	r.t.Helper()
 	r.clk.advance(every)
+	t0 := time.Now()
 	r.reconcile()
+	t1 := time.Now()
+	nconn := 0
+	var cmu sync.Mutex
 	r.parallel(fleet, func(fd *fleetDevice) error {
 		if len(r.queued(fd.dev)) == 0 {
 			return nil
 		}
+		cmu.Lock()
+		nconn++
+		cmu.Unlock()
 		_, err := fd.dev.d.Connect(context.Background(), 50)
 		return err
 	})
+	t2 := time.Now()
 	r.reconcile()
+	r.t.Logf("step: reconcile %v connect %d %v settle %v", t1.Sub(t0), nconn, t2.Sub(t1), time.Since(t2))
 	for _, fd := range fleet {
 		if c := fd.cond; c.clear != nil && !fd.cleared && c.clearOn(r.state(fd.dev)) {
 			c.clear(r, fd)

@@ -206,7 +206,9 @@ func (r *legacyRig) state(dev *legacyDev) legacyWhy {
 		r.t.Fatal(err)
 	}
 	for id, pr := range rec.Policies {
-		out.PolicyWhy = reconcile.PolicyWhy{PolicyID: id, State: pr.State, Reason: pr.Reason, Plan: pr.Plan}
+		if pr.InScope || len(rec.Policies) == 1 {
+			out.PolicyWhy = reconcile.PolicyWhy{PolicyID: id, State: pr.State, Reason: pr.Reason}
+		}
 	}
 	raw, err = st.Blob(ctx, legacy.Collection, dev.id())
 	if err != nil && !errors.Is(err, storage.ErrNotFound) {
@@ -230,10 +232,12 @@ func (r *legacyRig) why(dev *legacyDev) legacyWhy {
 	if err != nil {
 		r.t.Fatal(err)
 	}
-	if len(why.Policies) != 1 {
-		r.t.Fatalf("%s: %d policies in why", dev.id(), len(why.Policies))
+	var out legacyWhy
+	for _, pw := range why.Policies {
+		if pw.Plan.InScope {
+			out.PolicyWhy = pw
+		}
 	}
-	out := legacyWhy{PolicyWhy: why.Policies[0]}
 	raw, err := json.Marshal(out.Legacy)
 	if err == nil && out.Legacy != nil {
 		err = json.Unmarshal(raw, &out.View)

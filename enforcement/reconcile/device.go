@@ -170,13 +170,11 @@ func (w *Worker) policy(ctx context.Context, d *storage.Device, f enforcement.De
 		return err
 	}
 	if plan.Path == enforcement.PathLegacy && w.legacy != nil && !p.Paused && plan.InScope {
-		override, err := w.legacy.Drive(ctx, LegacyInput{Device: d, Facts: f, Policy: p, Plan: plan, Update: us, Now: now})
+		out, err := w.driveLegacy(ctx, LegacyInput{Device: d, Facts: f, Policy: p, Plan: plan, Update: us, Now: now}, eval)
 		if err != nil {
 			return fmt.Errorf("legacy driver for %s: %w", d.ID, err)
 		}
-		if override != nil && eval.Compliance == enforcement.Required {
-			eval.Reason = *override
-		}
+		out.apply(&eval)
 	}
 	next, changed := enforcement.Transition(pr.State, eval, now)
 	pk := planKey(plan)

@@ -107,6 +107,51 @@ type LegacyExplainer interface {
 	ExplainLegacy(ctx context.Context, deviceID, policyID string) (any, error)
 }
 
+// LegacyStepDriver is a LegacyDriver that also sees the evaluation and
+// reports the step as well as the reason: only the driver knows which
+// listed update is the target, so the evaluation's legacy step is coarse.
+// The worker prefers it to Drive.
+type LegacyStepDriver interface {
+	DriveStep(ctx context.Context, in LegacyInput, eval enforcement.Evaluation) (LegacyOutcome, error)
+}
+
+// LegacyOutcome is a legacy driver's verdict. A nil Reason keeps the
+// evaluation's; a set one replaces it (a zero Reason clears it) while the
+// device is Required, and a non-zero one while it is Unknown (a silent
+// device is better explained by not_checking_in). Step, when set, replaces
+// a Required device's step.
+type LegacyOutcome struct {
+	Reason *enforcement.Reason
+	Step   enforcement.Step
+}
+
+func (w *Worker) driveLegacy(ctx context.Context, in LegacyInput, eval enforcement.Evaluation) (LegacyOutcome, error) {
+	if sd, ok := w.legacy.(LegacyStepDriver); ok {
+		return sd.DriveStep(ctx, in, eval)
+	}
+	r, err := w.legacy.Drive(ctx, in)
+	if eval.Compliance != enforcement.Required {
+		r = nil // Drive's reason only ever replaced a Required device's
+	}
+	return LegacyOutcome{Reason: r}, err
+}
+
+func (o LegacyOutcome) apply(eval *enforcement.Evaluation) {
+	switch eval.Compliance {
+	case enforcement.Required:
+		if o.Reason != nil {
+			eval.Reason = *o.Reason
+		}
+		if o.Step != "" {
+			eval.Step = o.Step
+		}
+	case enforcement.Unknown:
+		if o.Reason != nil && !o.Reason.IsZero() {
+			eval.Reason = *o.Reason
+		}
+	}
+}
+
 // EventSource reads a device's events.
 type EventSource interface {
 	Events(ctx context.Context, id string, limit int) ([]storage.Event, error)

@@ -1,0 +1,47 @@
+package demo
+
+import (
+	"bytes"
+	"context"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+)
+
+// TestDemoTellsTheWholeStory runs the default demo and checks what a new
+// user reads: enrollment, the policy, progress to the deadline, and every
+// left-behind device with a reason and a remedy.
+func TestDemoTellsTheWholeStory(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs the whole demo")
+	}
+	var out bytes.Buffer
+	if err := Run(context.Background(), &out, Options{}); err != nil {
+		t.Fatalf("demo failed: %v\n%s", err, out.String())
+	}
+	text := out.String()
+	for _, want := range []string{
+		"Enrolled 60 devices through SCEP",
+		`Policy "latest": every device on the newest release`,
+		"Devices left behind, and why:",
+		"not_supervised",
+		"not_checking_in",
+		"(simulated: offline since enrollment)",
+		"remedy: ",
+	} {
+		if !strings.Contains(text, want) {
+			t.Errorf("demo output lacks %q:\n%s", want, text)
+		}
+	}
+	// Progress must reach most of the fleet: every device except the few
+	// that are meant to be left behind.
+	final := regexp.MustCompile(`(\d+) of (\d+) devices compliant`).FindStringSubmatch(text)
+	if final == nil {
+		t.Fatalf("no final compliance line:\n%s", text)
+	}
+	if n, _ := strconv.Atoi(final[1]); n < 50 {
+		t.Errorf("only %s of %s devices compliant:\n%s", final[1], final[2], text)
+	}
+	t.Log("\n" + text)
+}
