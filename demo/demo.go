@@ -154,7 +154,8 @@ func (e *env) enroll(ctx context.Context, o Options) error {
 			cfg.Faults.DownloadStuck = story == "download stalls at 0 %"
 			m.legacy = d.EnableLegacyUpdates(cfg)
 		} else {
-			m.ddm = sim.EnableDDM(d, sim.DDMOptions{Clock: Start})
+			// Devices start downloading at different times before the deadline.
+			m.ddm = sim.EnableDDM(d, sim.DDMOptions{Clock: Start, DownloadBefore: time.Duration(1+i%4) * 24 * time.Hour})
 		}
 		e.fleet = append(e.fleet, m)
 	}

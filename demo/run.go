@@ -13,7 +13,7 @@ import (
 )
 
 // stepEvery is how far simulated time moves per round.
-const stepEvery = 6 * time.Hour
+const stepEvery = 12 * time.Hour
 
 // run moves simulated time from Start to a day past the deadline. Each
 // round the server reconciles, the devices that are online check in
@@ -22,17 +22,17 @@ func (e *env) run(ctx context.Context) error {
 	end := Deadline.Add(24 * time.Hour)
 	for at := Start; !at.After(end); at = at.Add(stepEvery) {
 		e.clk.set(at)
-		if !at.Before(Start.Add(72*time.Hour)) && at.Before(Start.Add(72*time.Hour+stepEvery)) {
+		if !at.Before(Start.Add(72*time.Hour)) && at.Before(Start.Add(72*time.Hour+stepEvery)) { // day 4
 			e.plugIn()
 		}
 		if err := e.round(ctx, at); err != nil {
 			return err
 		}
-		pct, err := e.compliance(ctx)
+		pct, steps, err := e.compliance(ctx)
 		if err != nil {
 			return err
 		}
-		fmt.Fprintf(e.out, "%s  %s %5.1f%% compliant\n", at.Format("Mon 02 Jan 15:04"), bar(pct, 30), pct)
+		fmt.Fprintf(e.out, "%s  %s %5.1f%% compliant  %s\n", at.Format("Mon 02 Jan 15:04"), bar(pct, 30), pct, steps)
 	}
 	fmt.Fprintln(e.out)
 	return nil
@@ -86,16 +86,22 @@ func (e *env) round(ctx context.Context, at time.Time) error {
 	return nil
 }
 
-func (e *env) compliance(ctx context.Context) (float64, error) {
+// compliance is the share of compliant devices and what the others are
+// doing (downloading 12, installing 3…).
+func (e *env) compliance(ctx context.Context) (float64, string, error) {
 	var st []reconcile.PolicyStatus
 	if err := e.api.Do(ctx, http.MethodGet, "/v1/status", nil, &st); err != nil {
-		return 0, err
+		return 0, "", err
 	}
 	if len(st) == 0 || st[0].Summary.Total == 0 {
-		return 0, nil
+		return 0, "", nil
 	}
 	s := st[0].Summary
-	return 100 * float64(s.Compliant) / float64(s.Total), nil
+	var parts []string
+	for _, c := range s.Steps {
+		parts = append(parts, fmt.Sprintf("%s %d", c.Key, c.Count))
+	}
+	return 100 * float64(s.Compliant) / float64(s.Total), strings.Join(parts, ", "), nil
 }
 
 func bar(pct float64, width int) string {
