@@ -25,9 +25,13 @@ type device struct {
 	key   *rsa.PrivateKey
 }
 
-// fleet is the simulated devices and where they talk to.
+// fleet is the simulated devices and where they talk to. devices carry
+// what pre-signed requests need; sims are the same devices as sim.Device,
+// which answer whatever the server queues on its own.
 type fleet struct {
 	devices            []device
+	sims               []*sim.Device
+	ddm                []*sim.DDM
 	mdmURL, checkinURL string
 	topic              string
 }
@@ -46,7 +50,7 @@ func newFleet(n int, runID, baseURL, topic string) (*fleet, error) {
 		}
 		keys[i] = k
 	}
-	f := &fleet{devices: make([]device, n), mdmURL: baseURL + "/mdm", checkinURL: baseURL + "/mdm/checkin", topic: topic}
+	f := &fleet{devices: make([]device, n), sims: make([]*sim.Device, n), ddm: make([]*sim.DDM, n), mdmURL: baseURL + "/mdm", checkinURL: baseURL + "/mdm/checkin", topic: topic}
 	for i := range f.devices {
 		f.devices[i] = device{index: i, udid: fmt.Sprintf("BENCH-%s-%07d", runID, i), key: keys[i%len(keys)]}
 	}

@@ -4,6 +4,8 @@ import (
 	"fmt"
 
 	"github.com/micromdm/plist"
+
+	"github.com/tidemark-mdm/tidemark/sim"
 )
 
 // The bench encodes device messages itself (the shapes sim sends) so it
@@ -54,6 +56,18 @@ func profileOf(i int) profile {
 		return profile{"15.7.1", "24G231", "Mac14,2", "MacBook Air", fmt.Sprintf("C02BN%07d", i), fmt.Sprintf("Mac %d", i)}
 	}
 	return profile{"18.6", "22G86", "iPhone15,2", "iPhone", fmt.Sprintf("F2LBN%07d", i), fmt.Sprintf("iPhone %d", i)}
+}
+
+// attributesOf is the simulated hardware of device i, matching profileOf.
+func attributesOf(udid string, i int) sim.Attributes {
+	p := profileOf(i)
+	a := sim.Attributes{UDID: udid, SerialNumber: p.serial, Platform: "iOS", OSVersion: p.os, BuildVersion: p.build,
+		ProductName: p.product, ModelName: p.model, DeviceName: p.name, Supervised: true,
+		BatteryLevel: 0.8, FreeGB: 100, CapacityGB: 256, SoftwareUpdateDeviceID: p.product}
+	if i%2 == 0 {
+		a.Platform, a.AppleSilicon, a.CapacityGB, a.SoftwareUpdateDeviceID = "macOS", true, 494.38, "J413AP"
+	}
+	return a
 }
 
 func encodePlist(v any) []byte {

@@ -88,6 +88,10 @@ func (r *Result) WriteText(w io.Writer) error {
 	p("RSS / peak RSS", "%s / %s (anonymous %s, the rest mapped database pages)", mib(r.RSSBytes), mib(r.PeakRSSBytes), mib(r.RSSAnonBytes))
 	p("database size", "%s", mib(r.DBSizeBytes))
 	for _, k := range slices.Sorted(maps.Keys(r.Extra)) {
+		if l, ok := r.Extra[k].(LatencyStats); ok {
+			p(k, "p50 %.3f  p90 %.3f  p99 %.3f  max %.3f  mean %.3f", l.P50, l.P90, l.P99, l.Max, l.Mean)
+			continue
+		}
 		p(k, "%v", r.Extra[k])
 	}
 	for _, s := range r.ErrorSamples {

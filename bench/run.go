@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"sync/atomic"
 	"time"
 
 	"github.com/tidemark-mdm/tidemark/api"
@@ -46,6 +47,9 @@ type env struct {
 	pre   presigned
 	runID string
 	res   *Result
+	// serverCommands counts commands the server queued on its own that
+	// devices answered in the measured phase.
+	serverCommands atomic.Int64
 }
 
 // presigned holds device requests signed during set-up, one per device
@@ -113,6 +117,11 @@ func runPhases(ctx context.Context, e *env, sc scenario) error {
 	}
 	e.logf("measured phase took %s", wall.Round(time.Millisecond))
 	fillMeasurements(e, wall, before, after, errors.Join(usageErr, usageErr2))
+	if n := e.serverCommands.Load(); n > 0 {
+		e.res.Extra["server_queued_commands_answered"] = n
+		e.res.Notes = append(e.res.Notes, "the server queued commands of its own during the measured phase; "+
+			"devices answered them (signed as they came) and those requests are counted")
+	}
 	if sc.verify != nil {
 		if err := sc.verify(ctx, e); err != nil {
 			e.res.Errors++

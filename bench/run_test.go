@@ -91,15 +91,35 @@ func TestDDMRunsOrSaysWhyNot(t *testing.T) {
 	}
 }
 
-func TestCampaignSaysNotAvailable(t *testing.T) {
-	res, err := Run(context.Background(), Options{Scenario: ScenarioCampaign, Devices: 2})
-	var unavailable *UnavailableError
-	if !errors.As(err, &unavailable) || res == nil || res.Available || res.Reason == "" {
-		t.Fatalf("campaign: %v %+v", err, res)
+func TestCampaignReachesCompliance(t *testing.T) {
+	res := run(t, Options{Scenario: ScenarioCampaign, Devices: 6})
+	if res.Extra["campaign_compliant"] != 6 || res.Extra["devices_on_target"] != 6 {
+		t.Fatalf("campaign: %v", res.Extra)
 	}
+	if l, _ := res.Extra["device_time_to_target_ms"].(LatencyStats); l.Max <= 0 || l.Max > 1000*res.WallSeconds {
+		t.Errorf("time to target %+v with a measured phase of %.3fs", l, res.WallSeconds)
+	}
+	if _, ok := res.Extra["time_to_full_compliance_seconds"]; !ok {
+		t.Errorf("no time to full compliance: %v", res.Extra)
+	}
+}
+
+func TestCampaignRefusesARunningServer(t *testing.T) {
+	_, err := Run(context.Background(), Options{Scenario: ScenarioCampaign, Devices: 1, ServerURL: "http://127.0.0.1:1", APIKey: "k"})
+	if err == nil {
+		t.Fatal("campaign accepted --server")
+	}
+}
+
+func TestUnavailableResultSaysSo(t *testing.T) {
 	var out bytes.Buffer
-	if err := res.WriteText(&out); err != nil || !strings.Contains(out.String(), "not available in this build") {
+	res := &Result{Scenario: ScenarioDDM, Reason: "the server answers DeclarativeManagement check-ins with HTTP 400"}
+	if err := res.WriteText(&out); err != nil || !strings.Contains(out.String(), "not available in this build: the server answers") {
 		t.Errorf("text report: %v %q", err, out.String())
+	}
+	err := (&UnavailableError{Scenario: ScenarioDDM, Reason: "x"}).Error()
+	if !strings.Contains(err, "ddm is not available in this build") {
+		t.Errorf("error text %q", err)
 	}
 }
 

@@ -27,10 +27,7 @@ var enrollScenario = scenario{
 			e.describeIdentities()
 			e.res.Notes = append(e.res.Notes, "SCEP is part of the measured phase; the device side "+
 				"(CSR, CMS envelope, request signing) runs then too")
-			if e.o.ServerURL == "" && !e.o.Child {
-				e.res.CPUSource = "getrusage of the bench process: server and bench client together, " +
-					"including the client's SCEP and request signing (nothing can be signed ahead with SCEP); use --child for the server alone"
-			}
+			e.clientSignsWhileMeasured("nothing can be signed ahead of SCEP")
 			return nil
 		}
 		if err := e.issueIdentities(ctx); err != nil {
@@ -112,14 +109,13 @@ var idleScenario = scenario{
 		if e.pre.idle, err = e.presign(ctx, false, func(d *device) []byte { return idleBody(d.udid) }); err != nil {
 			return err
 		}
-		return e.warmUp(ctx, e.pre.idle)
+		return e.settle(ctx, e.pre.idle)
 	},
 	measure: func(ctx context.Context, e *env) error {
 		n := len(e.pre.idle)
 		return forEach(ctx, e.o.Workers, n*e.o.Iterations, func(ctx context.Context, j int) error {
-			body, ok := e.step(ctx, &e.pre.idle[j%n])
-			if ok && len(body) != 0 {
-				e.rec.fail(fmt.Errorf("%s: Idle answered with a command, the queue should be empty", e.fleet.devices[j%n].udid))
+			if body, ok := e.step(ctx, &e.pre.idle[j%n]); ok && len(body) != 0 {
+				e.answerServerCommands(ctx, j%n)
 			}
 			return ctx.Err()
 		})

@@ -4,9 +4,12 @@ import (
 	"context"
 	"fmt"
 	"runtime"
+	"slices"
+	"sync/atomic"
 	"time"
 
 	"github.com/tidemark-mdm/tidemark/enrollprofile"
+	"github.com/tidemark-mdm/tidemark/sim"
 )
 
 // prepareFleet builds the fleet: URLs, topic and shared keys.
@@ -74,22 +77,25 @@ func (e *env) issueIdentities(ctx context.Context) error {
 	return err
 }
 
-// enrollFleet sends Authenticate and TokenUpdate for every device.
+// enrollFleet enrolls every device as sim.Device: Authenticate and
+// TokenUpdate, signed by the simulator.
 func (e *env) enrollFleet(ctx context.Context) error {
 	f, n := e.fleet, len(e.fleet.devices)
 	start := time.Now()
 	e.logf("enrolling %d devices (Authenticate, TokenUpdate)", n)
 	err := forEach(ctx, e.o.Workers, n, func(ctx context.Context, i int) error {
 		d := &f.devices[i]
-		for _, body := range [][]byte{authenticateBody(d.udid, f.topic, d.index), tokenUpdateBody(d.udid, f.topic)} {
-			r, err := f.sign(d, true, body)
-			if err != nil {
-				return err
-			}
-			if _, err := r.expectOK(ctx, e.hc); err != nil {
-				return fmt.Errorf("enrolling %s: %w", d.udid, err)
-			}
+		s, err := sim.New(attributesOf(d.udid, d.index), sim.WithKey(d.key), sim.WithHTTPClient(e.hc))
+		if err != nil {
+			return err
 		}
+		// Current OS versions speak DDM: the device syncs when the server
+		// sends it a DeclarativeManagement command.
+		f.ddm[i] = sim.EnableDDM(s, sim.DDMOptions{Clock: time.Now()})
+		if err := s.EnrollWithIdentity(ctx, d.cert, f.mdmURL, f.checkinURL, f.topic); err != nil {
+			return fmt.Errorf("enrolling %s: %w", d.udid, err)
+		}
+		f.sims[i] = s
 		return nil
 	})
 	e.logf("fleet enrolled in %s", time.Since(start).Round(time.Millisecond))
@@ -119,12 +125,72 @@ func (e *env) presign(ctx context.Context, checkin bool, body func(d *device) []
 	return out, err
 }
 
-// warmUp sends every request once, unmeasured, so connections are open
-// and the server's certificate cache is filled as in steady state.
-func (e *env) warmUp(ctx context.Context, reqs []signedRequest) error {
-	e.logf("warm-up: %d requests, not measured", len(reqs))
-	return forEach(ctx, e.o.Workers, len(reqs), func(ctx context.Context, i int) error {
-		_, err := reqs[i].expectOK(ctx, e.hc)
-		return err
-	})
+// Settling bounds: rounds of Idle and the pause that lets the server's
+// asynchronous workers (enforcement, DDM sync) queue their follow-ups.
+const (
+	maxSettleRounds   = 6
+	settlePause       = time.Second
+	maxServerCommands = 50
+)
+
+// settle sends every device's pre-signed Idle, unmeasured, until a whole
+// round finds every queue empty. The server queues commands of its own
+// after enrollment and after results (facts, DDM sync); the devices answer
+// them as devices do. It also opens the connections and fills the
+// server's certificate cache, as in steady state.
+func (e *env) settle(ctx context.Context, idle []signedRequest) error {
+	for round := 1; round <= maxSettleRounds; round++ {
+		var answered atomic.Int64
+		err := forEach(ctx, e.o.Workers, len(idle), func(ctx context.Context, i int) error {
+			body, err := idle[i].expectOK(ctx, e.hc)
+			if err != nil || len(body) == 0 {
+				return err
+			}
+			n, err := e.fleet.sims[i].Connect(ctx, maxServerCommands)
+			answered.Add(int64(n))
+			return err
+		})
+		if err != nil {
+			return fmt.Errorf("settling the fleet: %w", err)
+		}
+		e.logf("settle round %d: devices answered %d commands the server queued itself", round, answered.Load())
+		if answered.Load() == 0 {
+			return nil
+		}
+		e.res.Notes = appendOnce(e.res.Notes, "before the measured phase the devices answered the commands the "+
+			"server queued on its own after enrollment (unmeasured)")
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(settlePause):
+		}
+	}
+	return fmt.Errorf("the server still queued commands after %d rounds of Idle", maxSettleRounds)
+}
+
+// answerServerCommands lets device i answer, as a device would, commands
+// the server queued on its own during the measured phase; they are signed
+// as they come and counted apart.
+func (e *env) answerServerCommands(ctx context.Context, i int) {
+	n, err := e.fleet.sims[i].Connect(ctx, maxServerCommands)
+	e.serverCommands.Add(int64(n))
+	if err != nil {
+		e.rec.fail(fmt.Errorf("%s answering the server's own commands: %w", e.fleet.devices[i].udid, err))
+	}
+}
+
+func appendOnce(list []string, s string) []string {
+	if slices.Contains(list, s) {
+		return list
+	}
+	return append(list, s)
+}
+
+// clientSignsWhileMeasured says, when the bench shares the process with
+// the server, that the client's signing is inside the CPU figures.
+func (e *env) clientSignsWhileMeasured(why string) {
+	if e.o.ServerURL == "" && !e.o.Child {
+		e.res.CPUSource = "getrusage of the bench process: server and bench client together, including the " +
+			"client's signing in the measured phase (" + why + "); use --child for the server alone"
+	}
 }

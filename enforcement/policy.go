@@ -40,10 +40,22 @@ type Policy struct {
 	// the deadline has passed.
 	AllowForceRestart bool `json:"allow_force_restart,omitempty" yaml:"allow_force_restart,omitempty"`
 	// UserDeferrals is MaxUserDeferrals for legacy InstallLater (macOS 12+).
-	UserDeferrals int       `json:"user_deferrals,omitempty" yaml:"user_deferrals,omitempty"`
-	Paused        bool      `json:"paused,omitempty" yaml:"paused,omitempty"`
-	CreatedAt     time.Time `json:"created_at" yaml:"created_at"`
-	UpdatedAt     time.Time `json:"updated_at" yaml:"updated_at"`
+	UserDeferrals int `json:"user_deferrals,omitempty" yaml:"user_deferrals,omitempty"`
+	// Rings stage the rollout (see Ring); without them every device in
+	// scope is targeted at once.
+	Rings []Ring `json:"rings,omitempty" yaml:"rings,omitempty"`
+	// MaintenanceWindows: legacy installs start only inside one, with
+	// MaxRunTime to spare; the DDM deadline takes its time of day from them.
+	MaintenanceWindows []MaintenanceWindow `json:"maintenance_windows,omitempty" yaml:"maintenance_windows,omitempty"`
+	// MaxRunTime is how long an install may take, as a Go duration ("2h");
+	// DefaultMaxRunTime when empty.
+	MaxRunTime string `json:"max_run_time,omitempty" yaml:"max_run_time,omitempty"`
+	// AutoPause pauses the policy when too many of its devices fail; nil
+	// means the defaults for a ringed policy and off otherwise.
+	AutoPause *AutoPause `json:"auto_pause,omitempty" yaml:"auto_pause,omitempty"`
+	Paused    bool       `json:"paused,omitempty" yaml:"paused,omitempty"`
+	CreatedAt time.Time  `json:"created_at" yaml:"created_at"`
+	UpdatedAt time.Time  `json:"updated_at" yaml:"updated_at"`
 	// Version counts edits, for optimistic concurrency in storage.
 	Version int `json:"version" yaml:"version"`
 }

@@ -46,6 +46,11 @@ const (
 	CodeFallbackRequested           Code = "fallback_requested"
 	CodeFallbackIssued              Code = "fallback_issued"
 	CodeWaitingForMaintenanceWindow Code = "waiting_for_maintenance_window"
+
+	// Rollout control (rings, forecast), used by enforcement/rollout.
+	CodeWaitingForRing               Code = "waiting_for_ring"
+	CodeReleaseExpiresBeforeDeadline Code = "release_expires_before_deadline"
+	CodeFailingRepeatedly            Code = "failing_repeatedly"
 )
 
 // Severity tells the reconcile engine and the admin how to treat a reason.

@@ -119,4 +119,15 @@ var reasonCatalogue = []ReasonInfo{
 	{CodeWaitingForMaintenanceWindow, SeverityWaiting,
 		"Waiting for the next maintenance window ({window}).",
 		"Nothing to do; widen the maintenance window if the deadline is at risk."},
+
+	// Rollout control.
+	{CodeWaitingForRing, SeverityWaiting,
+		"Waiting for rollout ring {ring}: it starts when ring {previous} has {success} installed, or at the latest once its deadline {previous_deadline} has passed.",
+		"Nothing to do; to update this device sooner, add it to an earlier ring's group."},
+	{CodeReleaseExpiresBeforeDeadline, SeverityBlocking,
+		"Apple stops signing {target} on {expires}, before this device's deadline {deadline}.",
+		"Move the deadline before the expiry, or target a newer release."},
+	{CodeFailingRepeatedly, SeverityFailed,
+		"The update has failed {count} times on this device (last: {detail}).",
+		"Look at the device's failure reason; restart it, free space and check its network before the next attempt."},
 }

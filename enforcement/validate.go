@@ -67,6 +67,7 @@ func (p *Policy) Validate(c *Catalog, existing []Policy, now time.Time, force bo
 	targetOK := v.checkTarget()
 	deadlineOK := v.checkDeadline()
 	v.checkOptions()
+	v.checkRollout()
 	if targetOK && deadlineOK {
 		v.checkCatalog()
 		v.checkOverlap(existing)
@@ -146,8 +147,8 @@ func (v *validator) checkDeadline() bool {
 		wall, err := parseLocalDateTime(d.LocalDateTime)
 		if err != nil {
 			v.problem("deadline: %v", err)
-		} else if !v.now.Before(deadlineInstant(wall, nil, true)) {
-			v.forceable("deadline %s has already passed everywhere", d.LocalDateTime)
+		} else if last := v.p.lastRingDeadline(wall); !v.now.Before(deadlineInstant(last, nil, true)) {
+			v.forceable("deadline %s has already passed everywhere", last.Format(LocalDateTimeLayout))
 		}
 		if d.TimeOfDay != "" {
 			v.problem("deadline: time_of_day only goes with days_after_posting")

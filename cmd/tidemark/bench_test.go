@@ -52,14 +52,10 @@ func TestBenchAgainstRunningServer(t *testing.T) {
 	}
 }
 
-func TestBenchUnavailableScenarioFails(t *testing.T) {
-	root := newRootCmd()
-	var out bytes.Buffer
-	root.SetOut(&out)
-	root.SetErr(&out)
-	root.SetArgs([]string{"bench", "--scenario", "campaign", "--devices", "2"})
-	err := root.ExecuteContext(context.Background())
-	if err == nil || !strings.Contains(out.String(), "not available in this build") {
-		t.Fatalf("campaign: %v\n%s", err, out.String())
+func TestBenchRefusesCampaignOnARunningServer(t *testing.T) {
+	env := testenv.Start(t)
+	out, err := run(t, env, "bench", "--scenario", "campaign", "--devices", "2")
+	if err == nil || !strings.Contains(err.Error(), "never with --server") {
+		t.Fatalf("campaign against a running server: %v\n%s", err, out)
 	}
 }

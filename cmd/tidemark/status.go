@@ -52,6 +52,9 @@ func printStatus(w io.Writer, st []reconcile.PolicyStatus) error {
 		fmt.Fprintf(w, "Policy %s (%s)%s: %d of %d in-scope devices compliant (%.1f%%)\n",
 			ps.Policy.ID, ps.Policy.Name, map[bool]string{true: " [paused]", false: ""}[ps.Policy.Paused],
 			s.Compliant, s.InScope, s.CompliantPercent)
+		if err := printRollout(w, &ps); err != nil {
+			return err
+		}
 		t := newTable(w, "STATE", "DEVICES", "%")
 		for _, c := range s.Compliance {
 			t.row(strings.ReplaceAll(c.Key, "_", " "), strconv.Itoa(c.Count), fmt.Sprintf("%.1f", c.Percent))
@@ -90,6 +93,31 @@ func printStatus(w io.Writer, st []reconcile.PolicyStatus) error {
 		}
 	}
 	return nil
+}
+
+// printRollout shows why a policy paused itself and one line per ring.
+// Times are UTC: ring starts are fleet-wide instants.
+func printRollout(w io.Writer, ps *reconcile.PolicyStatus) error {
+	if ap := ps.AutoPause; ap != nil && ps.Policy.Paused {
+		fmt.Fprintf(w, "Paused automatically at %s: %s\n", ap.At.UTC().Format("2006-01-02 15:04 UTC"), ap.Message)
+		fmt.Fprintf(w, "  resume with: tidemark policy resume %s\n", ps.Policy.ID)
+	}
+	if len(ps.Rings) == 0 {
+		return nil
+	}
+	t := newTable(w, "RING", "STATE", "INSTALLED", "%", "NEEDED %", "FAILING", "DEADLINE", "STARTED")
+	for _, r := range ps.Rings {
+		state, started := "waiting", "-"
+		if r.Started {
+			state = "started"
+		}
+		if r.StartedAt != nil {
+			started = r.StartedAt.UTC().Format("2006-01-02 15:04 UTC")
+		}
+		t.row(r.Name, state, fmt.Sprintf("%d/%d", r.Installed, r.Targeted), fmt.Sprintf("%.1f", r.InstalledPercent),
+			strconv.FormatFloat(r.SuccessPercent, 'f', -1, 64), strconv.Itoa(r.Failing), orDash(r.Deadline), started)
+	}
+	return t.flush()
 }
 
 func newDeviceWhyCmd(g *globalFlags) *cobra.Command {

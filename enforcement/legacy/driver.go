@@ -84,10 +84,7 @@ func (d *Driver) DriveStep(ctx context.Context, in reconcile.LegacyInput, eval e
 	if err != nil {
 		return reconcile.LegacyOutcome{}, err
 	}
-	// The update state is read after the queue: a result leaves the queue
-	// and lands in the state in one transaction, so a command missing from
-	// the queue has its answer here.
-	us, err := d.updateState(ctx, id)
+	us, err := d.consistentState(ctx, in, rec, queue)
 	if err != nil {
 		return reconcile.LegacyOutcome{}, err
 	}
@@ -150,6 +147,24 @@ func (d *Driver) save(ctx context.Context, id string, rec *Record, before []byte
 		return nil
 	}
 	return d.store.UpdateBlob(ctx, Collection, id, func([]byte) ([]byte, error) { return after, nil })
+}
+
+// consistentState is the update state to decide on. The worker's copy was
+// read before the queue; a ScheduleOSUpdate answered in between would look
+// lost (gone from the queue, no answer), so in that one case the state is
+// read again: a result leaves the queue and lands in the state in one
+// transaction. Every other decision keys on the driver's own request times.
+func (d *Driver) consistentState(ctx context.Context, in reconcile.LegacyInput, rec *Record, queue []storage.QueueEntry) (*commands.UpdateState, error) {
+	t := rec.Tracks[in.Policy.ID]
+	if t == nil || t.Phase != PhaseRequested || in.Update == nil {
+		return in.Update, nil
+	}
+	for _, e := range queue {
+		if e.RequestType == mdm.RequestScheduleOSUpdate {
+			return in.Update, nil
+		}
+	}
+	return d.updateState(ctx, in.Device.ID)
 }
 
 func (d *Driver) updateState(ctx context.Context, id string) (*commands.UpdateState, error) {

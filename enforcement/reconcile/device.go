@@ -164,8 +164,11 @@ func (w *Worker) policy(ctx context.Context, d *storage.Device, f enforcement.De
 		rec.Policies[p.ID] = pr
 		dw.dirty = true
 	}
+	g := w.gate(p, &f, cat, now) // rollout control: the device's ring, deadline and holds
+	p = g.Policy
 	plan := enforcement.Plan(f, p, cat, now, w.opts)
 	eval := enforcement.Evaluate(f, p, cat, now, w.opts)
+	g.holdBack(&plan, &eval, f.Location, now)
 	if err := w.applyPlan(ctx, d.ID, p, &plan, pr, now, st, dw); err != nil {
 		return err
 	}
@@ -176,7 +179,9 @@ func (w *Worker) policy(ctx context.Context, d *storage.Device, f enforcement.De
 		}
 		out.apply(&eval)
 	}
+	g.explainWindow(&eval)
 	next, changed := enforcement.Transition(pr.State, eval, now)
+	g.count(pr, &eval, next.Since, dw)
 	pk := planKey(plan)
 	if !changed && pk == pr.PlanKey && pr.Reason.Code == eval.Reason.Code && pr.Reason.Message == eval.Reason.Message &&
 		pr.DeadlinePassed == eval.DeadlinePassed {

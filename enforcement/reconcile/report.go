@@ -6,6 +6,7 @@ import (
 	"sort"
 
 	"github.com/tidemark-mdm/tidemark/enforcement"
+	"github.com/tidemark-mdm/tidemark/enforcement/rollout"
 	"github.com/tidemark-mdm/tidemark/storage"
 )
 
@@ -13,6 +14,10 @@ import (
 type PolicyStatus struct {
 	Policy  enforcement.Policy        `json:"policy"`
 	Summary enforcement.PolicySummary `json:"summary"`
+	// Rings: one line per rollout ring (ringed policies only).
+	Rings []rollout.RingStatus `json:"rings,omitempty"`
+	// AutoPause is the policy's latest automatic pause, if any.
+	AutoPause *rollout.PauseRecord `json:"auto_pause,omitempty"`
 }
 
 // Status summarises every policy (or one, when policyID is set) from the
@@ -54,7 +59,7 @@ func (w *Worker) Status(ctx context.Context, policyID string) ([]PolicyStatus, e
 		return nil, storage.ErrNotFound
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Policy.ID < out[j].Policy.ID })
-	return out, nil
+	return out, w.rolloutStatus(ctx, out)
 }
 
 // summaryFacts gives each device's platform and OS version for grouping.

@@ -28,6 +28,14 @@ func (w *Worker) Routes(events EventSource) func(mux *http.ServeMux, s *api.Serv
 			}
 			api.WriteJSON(rw, http.StatusOK, why)
 		})
+		mux.HandleFunc("GET /v1/policies/{id}/forecast", func(rw http.ResponseWriter, r *http.Request) {
+			f, err := w.Forecast(r.Context(), r.PathValue("id"))
+			if err != nil {
+				s.Fail(rw, r, err)
+				return
+			}
+			api.WriteJSON(rw, http.StatusOK, f)
+		})
 		mux.HandleFunc("POST /v1/reconcile", func(rw http.ResponseWriter, r *http.Request) {
 			st, err := w.ReconcileAll(r.Context())
 			if err != nil {

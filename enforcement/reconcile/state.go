@@ -40,6 +40,8 @@ type PolicyRecord struct {
 	PlanKey string           `json:"plan_key,omitempty"`
 	// DeadlinePassed mirrors the latest evaluation, for summaries.
 	DeadlinePassed bool `json:"deadline_passed,omitempty"`
+	// Ring is the device's rollout ring under this policy ("" without).
+	Ring string `json:"ring,omitempty"`
 	// Delivered is the enforcement the device was last given; its deadline
 	// stays pinned even if Apple re-stamps the posting date.
 	Delivered         *enforcement.EnforcementSpec `json:"delivered,omitempty"`

@@ -73,6 +73,7 @@ type Worker struct {
 	all     bool
 	wake    chan struct{}
 	passMu  sync.Mutex
+	rollout *rolloutPass // the current pass's rollout control, under passMu
 }
 
 // Option configures a Worker.
@@ -190,6 +191,9 @@ func (w *Worker) ReconcileAll(ctx context.Context) (Stats, error) {
 	}
 	w.passMu.Lock()
 	defer w.passMu.Unlock()
+	if err := w.beginRollout(ctx, policies, true); err != nil {
+		return st, err
+	}
 	after := ""
 	for {
 		page, err := w.store.Devices(ctx, storage.DeviceFilter{After: after, Limit: pageSize})
@@ -209,7 +213,7 @@ func (w *Worker) ReconcileAll(ctx context.Context) (Stats, error) {
 			return st, err
 		}
 		if len(page) < pageSize {
-			return st, nil
+			return st, w.finishRollout(ctx, policies)
 		}
 		after = page[len(page)-1].ID
 	}
@@ -230,6 +234,9 @@ func (w *Worker) ReconcileDevice(ctx context.Context, id string) (Stats, error) 
 	}
 	w.passMu.Lock()
 	defer w.passMu.Unlock()
+	if err := w.beginRollout(ctx, policies, false); err != nil {
+		return Stats{}, err
+	}
 	batch := newWrites()
 	st, err := w.reconcileWith(ctx, d, policies, cat, batch)
 	if err != nil {
