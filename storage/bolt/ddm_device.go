@@ -1,7 +1,6 @@
 package bolt
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"sort"
@@ -177,29 +176,9 @@ func (s *Store) DDMStatusHistory(ctx context.Context, dev string, limit int) ([]
 	}
 	var out []storage.DDMStatusEntry
 	err := s.view(func(tx *bolt.Tx) error {
-		b := tx.Bucket(bDDMHist)
-		if b == nil {
-			return nil
-		}
-		p := prefix(dev)
-		c := b.Cursor()
-		k, v := c.Seek(append(clone(p), 0xff))
-		if k == nil {
-			k, v = c.Last()
-		} else {
-			k, v = c.Prev()
-		}
-		for ; k != nil && bytes.HasPrefix(k, p); k, v = c.Prev() {
-			var e storage.DDMStatusEntry
-			if err := jsonUnmarshal(v, &e); err != nil {
-				return err
-			}
-			out = append(out, e)
-			if limit > 0 && len(out) >= limit {
-				break
-			}
-		}
-		return nil
+		var err error
+		out, err = newestFirst[storage.DDMStatusEntry](tx.Bucket(bDDMHist), prefix(dev), limit)
+		return err
 	})
 	return out, err
 }

@@ -58,27 +58,38 @@ func (s *Store) Events(ctx context.Context, id string, limit int) ([]storage.Eve
 	}
 	var out []storage.Event
 	err := s.view(func(tx *bolt.Tx) error {
-		p := prefix(owner)
-		c := tx.Bucket(bEvents).Cursor()
-		k, v := c.Seek(append(clone(p), 0xff))
-		if k == nil {
-			k, v = c.Last()
-		} else {
-			k, v = c.Prev()
-		}
-		for ; k != nil && bytes.HasPrefix(k, p); k, v = c.Prev() {
-			var e storage.Event
-			if err := jsonUnmarshal(v, &e); err != nil {
-				return err
-			}
-			out = append(out, e)
-			if limit > 0 && len(out) >= limit {
-				break
-			}
-		}
-		return nil
+		var err error
+		out, err = newestFirst[storage.Event](tx.Bucket(bEvents), prefix(owner), limit)
+		return err
 	})
 	return out, err
+}
+
+// newestFirst decodes the JSON values under prefix p, last key first: the
+// shape of every bounded per-device history (events, status reports).
+func newestFirst[T any](b *bolt.Bucket, p []byte, limit int) ([]T, error) {
+	var out []T
+	if b == nil {
+		return out, nil
+	}
+	c := b.Cursor()
+	k, v := c.Seek(append(clone(p), 0xff))
+	if k == nil {
+		k, v = c.Last()
+	} else {
+		k, v = c.Prev()
+	}
+	for ; k != nil && bytes.HasPrefix(k, p); k, v = c.Prev() {
+		var e T
+		if err := jsonUnmarshal(v, &e); err != nil {
+			return nil, err
+		}
+		out = append(out, e)
+		if limit > 0 && len(out) >= limit {
+			break
+		}
+	}
+	return out, nil
 }
 
 func addOutbox(tx *bolt.Tx, kind string, ids []string, at time.Time) error {
