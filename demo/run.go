@@ -19,7 +19,9 @@ const stepEvery = 12 * time.Hour
 // round the server reconciles, the devices that are online check in
 // (as they would after a push) and report their progress.
 func (e *env) run(ctx context.Context) error {
-	end := Deadline.Add(24 * time.Hour)
+	// A day and a half past the deadline: legacy devices install at the
+	// deadline, restart, and are verified by DeviceInformation after.
+	end := Deadline.Add(40 * time.Hour)
 	for at := Start; !at.After(end); at = at.Add(stepEvery) {
 		e.clk.set(at)
 		if !at.Before(Start.Add(72*time.Hour)) && at.Before(Start.Add(72*time.Hour+stepEvery)) { // day 4
