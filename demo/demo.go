@@ -37,8 +37,12 @@ type Options struct {
 // Start is the simulated "now": the day the bundled catalog describes.
 var Start = time.Date(2026, 11, 21, 9, 0, 0, 0, time.UTC)
 
-// Deadline is the policy's device-local deadline.
-var Deadline = time.Date(2026, 11, 28, 17, 0, 0, 0, time.UTC)
+// Deadline is the policy's base device-local deadline: the pilot ring's.
+// The early ring follows a day later, everyone else two days later.
+var Deadline = time.Date(2026, 11, 26, 17, 0, 0, 0, time.UTC)
+
+// lastDeadline is the broad ring's deadline.
+var lastDeadline = Deadline.Add(48 * time.Hour)
 
 // clock is the simulated time the server and devices share.
 type clock struct{ ns atomic.Int64 }
@@ -213,12 +217,16 @@ func (e *env) setup(ctx context.Context) error {
 		return err
 	}
 	policy := fmt.Sprintf(`{"id":"latest","name":"Everyone on the latest release","scope":{"all":true},`+
-		`"target":{"kind":"latest"},"deadline":{"local_date_time":%q}}`, Deadline.Format("2006-01-02T15:04:05"))
+		`"target":{"kind":"latest"},"deadline":{"local_date_time":%q},`+
+		`"rings":[{"name":"pilot","percent":20},{"name":"early","percent":30,"deadline_offset_days":1},`+
+		`{"name":"broad","percent":50,"deadline_offset_days":2}]}`, Deadline.Format("2006-01-02T15:04:05"))
 	if err := e.api.Do(ctx, http.MethodPut, "/v1/policies/latest", rawJSON(policy), nil); err != nil {
 		return fmt.Errorf("creating the policy: %w", err)
 	}
-	fmt.Fprintf(e.out, "Policy \"latest\": every device on the newest release Apple offers its model, by %s device-local.\n\n",
-		Deadline.Format("Sat 2 Jan 15:04"))
+	fmt.Fprintf(e.out, "Policy \"latest\": every device on the newest release Apple offers its model, in three rings:\n")
+	fmt.Fprintf(e.out, "  pilot (20 %%) by %s, early (30 %%) a day later, broad (the rest) by %s, device-local;\n",
+		Deadline.Format("Mon 2 Jan 15:04"), lastDeadline.Format("Mon 2 Jan 15:04"))
+	fmt.Fprintf(e.out, "  a ring starts once 90 %% of the one before it is installed, or its deadline has passed.\n\n")
 	return nil
 }
 

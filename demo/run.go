@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/tidemark-mdm/tidemark/enforcement/reconcile"
+	"github.com/tidemark-mdm/tidemark/enforcement/rollout"
 	"github.com/tidemark-mdm/tidemark/sim"
 )
 
@@ -21,7 +22,7 @@ const stepEvery = 12 * time.Hour
 func (e *env) run(ctx context.Context) error {
 	// A day and a half past the deadline: legacy devices install at the
 	// deadline, restart, and are verified by DeviceInformation after.
-	end := Deadline.Add(40 * time.Hour)
+	end := lastDeadline.Add(40 * time.Hour)
 	for at := Start; !at.After(end); at = at.Add(stepEvery) {
 		e.clk.set(at)
 		if !at.Before(Start.Add(72*time.Hour)) && at.Before(Start.Add(72*time.Hour+stepEvery)) { // day 4
@@ -124,6 +125,9 @@ func (e *env) report(ctx context.Context) error {
 		for _, c := range s.Compliance {
 			fmt.Fprintf(e.out, "  %-13s %3d\n", strings.ReplaceAll(c.Key, "_", " "), c.Count)
 		}
+		for _, r := range ps.Rings {
+			fmt.Fprintf(e.out, "  ring %-8s %s\n", r.Name, ringLine(r))
+		}
 	}
 	fmt.Fprintln(e.out, "\nDevices left behind, and why:")
 	left := 0
@@ -165,4 +169,13 @@ func orDash(s string) string {
 		return "-"
 	}
 	return s
+}
+
+// ringLine summarises one ring of the status report.
+func ringLine(r rollout.RingStatus) string {
+	started := "not started"
+	if r.Started && r.StartedAt != nil {
+		started = "started " + r.StartedAt.Format("Mon 2 Jan 15:04")
+	}
+	return fmt.Sprintf("%d/%d installed, %s, deadline %s", r.Installed, r.Targeted, started, r.Deadline)
 }

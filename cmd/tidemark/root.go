@@ -49,7 +49,7 @@ func newRootCmd() *cobra.Command {
 	pf.StringVarP(&g.output, "output", "o", "table", "output format: table or json")
 	root.AddCommand(newServeCmd(g), newVersionCmd(), newDeviceCmd(g), newCommandCmd(g),
 		newEnrollProfileCmd(g), newStatusCmd(g), newChallengeCmd(g), newPushCertCmd(g), newEventsCmd(g), newOSUpdatesCmd(g), newCatalogCmd(g), newPolicyCmd(g), newGroupCmd(g), newBenchCmd(g),
-		newDeclarationCmd(g), newSetCmd(g), newDDMCmd(g), newEnrollmentCmd(g), newDemoCmd())
+		newDeclarationCmd(g), newSetCmd(g), newDDMCmd(g), newEnrollmentCmd(g), newDemoCmd(), newForecastCmd(g))
 	return root
 }
 
