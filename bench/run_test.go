@@ -11,6 +11,11 @@ import (
 	"time"
 )
 
+func TestMain(m *testing.M) {
+	lastSeenGap = time.Millisecond
+	os.Exit(m.Run())
+}
+
 func run(t *testing.T, o Options) *Result {
 	t.Helper()
 	o.Workers, o.Timeout = 4, 2*time.Minute
@@ -32,8 +37,11 @@ func run(t *testing.T, o Options) *Result {
 
 func TestIdleCountsEveryConnect(t *testing.T) {
 	res := run(t, Options{Scenario: ScenarioIdle, Devices: 12, Iterations: 3})
-	if res.Requests != 36 {
-		t.Errorf("requests %d, want 12 devices × 3 iterations", res.Requests)
+	if res.Requests != 36 || res.Extra["idle_first_requests"] != int64(12) || res.Extra["idle_repeat_requests"] != int64(24) {
+		t.Errorf("requests %d (%v), want 12 devices × 3 iterations, the first round apart", res.Requests, res.Extra)
+	}
+	if _, ok := res.Extra["idle_repeat_cpu_ms_per_request"]; !ok {
+		t.Errorf("no CPU for repeated connects: %v", res.Extra)
 	}
 	if !strings.Contains(res.Identities, "straight from the server's CA") || !strings.Contains(res.Server, "in-process") {
 		t.Errorf("the report must say how it measured: %q / %q", res.Identities, res.Server)

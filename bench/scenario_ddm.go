@@ -41,34 +41,29 @@ var ddmScenario = scenario{
 }
 
 // measureDDM sends the fleet's reads (tokens, declaration-items,
-// declarations) and then its status reports, reading the server's
-// accounting in between so the cost of each is reported on its own.
+// declarations) and then its status reports, so the server's cost of each
+// is reported on its own.
 func measureDDM(ctx context.Context, e *env) error {
 	n := len(e.pre.ddm)
-	phase := func(name string, part func(seq []signedRequest) []signedRequest) error {
-		u0, err0 := e.t.usage(ctx)
-		r0 := e.rec.requests.Load()
-		err := forEach(ctx, e.o.Workers, n*e.o.Iterations, func(ctx context.Context, j int) error {
-			seq := part(e.pre.ddm[j%n])
+	part := func(last bool) func(ctx context.Context, j int) {
+		return func(ctx context.Context, j int) {
+			seq := e.pre.ddm[j%n]
+			if last {
+				seq = seq[len(seq)-1:]
+			} else {
+				seq = seq[:len(seq)-1]
+			}
 			for k := range seq {
 				if _, ok := e.step(ctx, &seq[k]); !ok {
-					break
+					return
 				}
 			}
-			return ctx.Err()
-		})
-		u1, err1 := e.t.usage(ctx)
-		reqs := e.rec.requests.Load() - r0
-		e.res.Extra["ddm_"+name+"_requests"] = reqs
-		if err0 == nil && err1 == nil && reqs > 0 {
-			e.res.Extra["ddm_"+name+"_cpu_ms_per_request"] = (u1.CPUSeconds - u0.CPUSeconds) * 1000 / float64(reqs)
 		}
+	}
+	if err := e.subPhase(ctx, "ddm_read", n*e.o.Iterations, part(false)); err != nil {
 		return err
 	}
-	if err := phase("read", func(seq []signedRequest) []signedRequest { return seq[:len(seq)-1] }); err != nil {
-		return err
-	}
-	return phase("status", func(seq []signedRequest) []signedRequest { return seq[len(seq)-1:] })
+	return e.subPhase(ctx, "ddm_status", n*e.o.Iterations, part(true))
 }
 
 // probeDDM asks for one device's tokens; a server without the DDM service

@@ -98,26 +98,3 @@ func verifyEnrolled(ctx context.Context, e *env) error {
 	e.res.Extra["devices_verified_enrolled"] = len(f.devices)
 	return nil
 }
-
-// idle: signed Idle connects with an empty queue.
-var idleScenario = scenario{
-	setup: func(ctx context.Context, e *env) error {
-		if err := e.enrolledFleet(ctx); err != nil {
-			return err
-		}
-		var err error
-		if e.pre.idle, err = e.presign(ctx, false, func(d *device) []byte { return idleBody(d.udid) }); err != nil {
-			return err
-		}
-		return e.settle(ctx, e.pre.idle)
-	},
-	measure: func(ctx context.Context, e *env) error {
-		n := len(e.pre.idle)
-		return forEach(ctx, e.o.Workers, n*e.o.Iterations, func(ctx context.Context, j int) error {
-			if body, ok := e.step(ctx, &e.pre.idle[j%n]); ok && len(body) != 0 {
-				e.answerServerCommands(ctx, j%n)
-			}
-			return ctx.Err()
-		})
-	},
-}

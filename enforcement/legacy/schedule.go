@@ -42,7 +42,7 @@ func (p *pass) decideSchedule() {
 		return
 	}
 	if r, ok := p.waitingPrecondition(); ok {
-		p.planNext("wait_for_precondition", time.Time{}, r.Message+" Nothing is sent until it clears.")
+		p.planNext("wait_for_precondition", p.factsDue, r.Message+" Nothing is sent until it clears; device facts are read again then.")
 		return
 	}
 	p.wantSchedule(c)

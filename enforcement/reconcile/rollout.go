@@ -80,11 +80,13 @@ type deviceGate struct {
 
 // gate works out the device's ring, deadline and holds; Gate.Policy
 // replaces the policy for planning and evaluation.
-func (w *Worker) gate(p enforcement.Policy, f *enforcement.DeviceFacts, cat *enforcement.Catalog, now time.Time) *deviceGate {
+// It returns a value: a pass calls it for every device and policy, and
+// a gate kept on the stack costs no allocation.
+func (w *Worker) gate(p enforcement.Policy, f *enforcement.DeviceFacts, cat *enforcement.Catalog, now time.Time) deviceGate {
 	if w.rollout == nil || !rollout.Controlled(&p) {
-		return &deviceGate{Gate: rollout.Gate{Policy: p, Ring: -1}}
+		return deviceGate{Gate: rollout.Gate{Policy: p, Ring: -1}}
 	}
-	return &deviceGate{Gate: rollout.Apply(p, f, cat, w.rollout.states[p.ID], now), tally: w.rollout.tallies[p.ID]}
+	return deviceGate{Gate: rollout.Apply(p, f, cat, w.rollout.states[p.ID], now), tally: w.rollout.tallies[p.ID]}
 }
 
 // holdBack keeps a device whose ring has not started from getting

@@ -1,0 +1,464 @@
+package legacy
+
+import (
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/tidemark-mdm/tidemark/commands"
+	"github.com/tidemark-mdm/tidemark/enforcement"
+	"github.com/tidemark-mdm/tidemark/enforcement/reconcile"
+	"github.com/tidemark-mdm/tidemark/mdm"
+	"github.com/tidemark-mdm/tidemark/storage"
+)
+
+// fixture drives passes without storage: the clock, the stored update
+// state and the queue are plain values the test changes between passes.
+type fixture struct {
+	t      *testing.T
+	cfg    Config
+	now    time.Time
+	in     reconcile.LegacyInput
+	eval   enforcement.Evaluation
+	us     *commands.UpdateState
+	rec    *Record
+	queue  []storage.QueueEntry
+	sent   []string // request types, in order, over every pass
+	uuids  int
+	offer  mdm.AvailableOSUpdate
+	target string
+}
+
+var t0 = time.Date(2026, 11, 22, 9, 0, 0, 0, time.UTC)
+
+func newFixture(t *testing.T, platform string, deadline time.Duration) *fixture {
+	f := &fixture{t: t, cfg: Config{}.withDefaults(), now: t0, us: &commands.UpdateState{}, target: "13.7.8"}
+	f.rec, _ = DecodeRecord(nil)
+	osv, build := "13.7.7", "22H722"
+	f.offer = mdm.AvailableOSUpdate{ProductKey: "MSU_13.7.8", Version: "13.7.8", Build: "22H730", DownloadSize: 1.2e9, AllowsInstallLater: true}
+	if platform != mdm.PlatformMacOS {
+		osv, build, f.target = "16.7.15", "20H380", "16.7.16"
+		f.offer = mdm.AvailableOSUpdate{ProductKey: "iOSUpdate20H392", Version: "16.7.16", Build: "20H392", DownloadSize: 4.5e8}
+	}
+	supervised := true
+	dev := &storage.Device{ID: "dev1", Enrolled: true, EnrolledAt: t0.Add(-time.Hour), LastSeen: t0,
+		Facts: storage.Facts{Platform: platform, OSVersion: osv, BuildVersion: build, Supervised: &supervised}}
+	wallDeadline := t0.Add(deadline).Format(enforcement.LocalDateTimeLayout)
+	target := enforcement.ResolvedTarget{OSVersion: f.target, LocalDeadline: wallDeadline}
+	f.in = reconcile.LegacyInput{Device: dev,
+		Facts:  enforcement.DeviceFacts{ID: "dev1", Platform: platform, OSVersion: osv, BuildVersion: build, LastSeen: t0, InfoUpdatedAt: t0, Supervised: true},
+		Policy: enforcement.Policy{ID: "p1"},
+		Plan:   enforcement.DevicePlan{DeviceID: "dev1", PolicyID: "p1", InScope: true, Path: enforcement.PathLegacy, Action: enforcement.ActionDeliver, Target: target}}
+	f.eval = enforcement.Evaluation{Compliance: enforcement.Required, Target: target, DeadlinePassed: deadline < -12*time.Hour}
+	return f
+}
+
+// pass runs one pass at the fixture's time and "sends" what it wants,
+// skipping queued types as the driver does. The queue keeps what was sent
+// until answer() removes it.
+func (f *fixture) pass() *pass {
+	f.t.Helper()
+	f.in.Now, f.in.Facts.LastSeen, f.in.Device.LastSeen = f.now, f.now, f.now
+	p := newPass(f.cfg, f.in, f.eval, f.us, f.rec, f.queue)
+	p.run()
+	for _, w := range p.wants {
+		if p.isQueued(w.kind) {
+			continue
+		}
+		f.uuids++
+		uuid := fmt.Sprintf("uuid-%d", f.uuids)
+		e := storage.QueueEntry{UUID: uuid, RequestType: w.kind, QueuedAt: f.now}
+		p.queued[w.kind] = e
+		f.queue = append(f.queue, e)
+		p.rec.Requested[w.kind] = f.now
+		f.sent = append(f.sent, w.kind+paramsLabel(w.params))
+		if w.sent != nil {
+			w.sent(uuid)
+		}
+	}
+	p.conclude()
+	return p
+}
+
+func paramsLabel(params map[string]any) string {
+	ups, ok := params["updates"].([]any)
+	if !ok {
+		return ""
+	}
+	item := ups[0].(map[string]any)
+	label := ":" + item["install_action"].(string)
+	if d, ok := item["max_user_deferrals"]; ok {
+		label += fmt.Sprintf("/%d", d)
+	}
+	return label
+}
+
+// answer removes a type from the queue and lets the clock move.
+func (f *fixture) answer(kind string, at time.Time) {
+	for i, e := range f.queue {
+		if e.RequestType == kind {
+			f.queue = append(f.queue[:i:i], f.queue[i+1:]...)
+			return
+		}
+	}
+	f.t.Fatalf("%s was not queued", kind)
+}
+
+func (f *fixture) scanned(items ...mdm.AvailableOSUpdate) {
+	f.now = f.now.Add(time.Minute)
+	for _, k := range []string{mdm.RequestScheduleOSUpdateScan, mdm.RequestAvailableOSUpdates} {
+		for _, e := range f.queue {
+			if e.RequestType == k {
+				f.answer(k, f.now)
+				break
+			}
+		}
+	}
+	f.us.AvailableAt, f.us.Available = f.now, items
+}
+
+func (f *fixture) scheduled(res mdm.UpdateResult) {
+	f.now = f.now.Add(time.Minute)
+	f.answer(mdm.RequestScheduleOSUpdate, f.now)
+	f.us.ScheduledAt, f.us.ScheduleResults = f.now, []mdm.UpdateResult{res}
+	if res.InstallAction == mdm.InstallActionError {
+		f.us.LastError = &commands.ErrorRecord{At: f.now, RequestType: mdm.RequestScheduleOSUpdate, Status: res.Status, ErrorChain: res.ErrorChain}
+	}
+}
+
+func (f *fixture) status(after time.Duration, items ...mdm.OSUpdateStatusItem) {
+	f.now = f.now.Add(after)
+	f.answer(mdm.RequestOSUpdateStatus, f.now)
+	f.us.StatusAt, f.us.Status = f.now, items
+}
+
+func (f *fixture) lastSent() string {
+	if len(f.sent) == 0 {
+		return ""
+	}
+	return f.sent[len(f.sent)-1]
+}
+
+func TestPassScansOnEnrolment(t *testing.T) {
+	for platform, want := range map[string]string{
+		mdm.PlatformMacOS: "ScheduleOSUpdateScan,AvailableOSUpdates", mdm.PlatformIOS: "AvailableOSUpdates",
+	} {
+		f := newFixture(t, platform, -48*time.Hour)
+		p := f.pass()
+		if got := fmt.Sprint(f.sent); got != "["+replaceComma(want)+"]" {
+			t.Errorf("%s: sent %s", platform, got)
+		}
+		if p.t.Next.Action != "wait_for_answer" || p.rec.Scan.LastReason != "enrollment" || p.t.Step != enforcement.StepPlanned {
+			t.Errorf("%s: next %+v scan %+v step %s", platform, p.t.Next, p.rec.Scan, p.t.Step)
+		}
+		// Nothing new until the scan is answered: no duplicate.
+		f.now = f.now.Add(40 * time.Minute)
+		f.pass()
+		if len(f.sent) != len(splitComma(want)) {
+			t.Errorf("%s: re-sent while queued: %v", platform, f.sent)
+		}
+	}
+}
+
+func replaceComma(s string) string {
+	out := ""
+	for _, p := range splitComma(s) {
+		if out != "" {
+			out += " "
+		}
+		out += p
+	}
+	return out
+}
+
+func splitComma(s string) []string {
+	var out []string
+	start := 0
+	for i := 0; i <= len(s); i++ {
+		if i == len(s) || s[i] == ',' {
+			out = append(out, s[start:i])
+			start = i + 1
+		}
+	}
+	return out
+}
+
+func TestPassScheduleChoice(t *testing.T) {
+	wallOf := func(d time.Duration) time.Time { return t0.Add(d) } // the fixture's deadline, as UTC wall time
+	cases := []struct {
+		name       string
+		platform   string
+		deadline   time.Duration
+		edit       func(f *fixture)
+		wantSent   string
+		wantNext   string
+		wantNextAt time.Time
+	}{
+		{name: "pre-stage waits for the window", platform: mdm.PlatformIOS, deadline: 7 * 24 * time.Hour,
+			wantNext: "schedule DownloadOnly", wantNextAt: wallOf(7 * 24 * time.Hour).Add(-14*time.Hour - 5*24*time.Hour)},
+		{name: "window open", platform: mdm.PlatformIOS, deadline: 4 * 24 * time.Hour, wantSent: "ScheduleOSUpdate:DownloadOnly"},
+		{name: "downloaded mac with deferrals on a minor update", platform: mdm.PlatformMacOS, deadline: 4 * 24 * time.Hour,
+			edit:     func(f *fixture) { f.in.Policy.UserDeferrals = 3; f.rec.Tracks["p1"] = &Track{Downloaded: true} },
+			wantSent: "ScheduleOSUpdate:InstallLater/3"},
+		{name: "downloaded major update waits for the deadline", platform: mdm.PlatformMacOS, deadline: 4 * 24 * time.Hour,
+			edit: func(f *fixture) {
+				f.in.Policy.UserDeferrals = 3
+				f.offer.IsMajorOSUpdate = true
+				f.rec.Tracks["p1"] = &Track{Downloaded: true}
+			},
+			wantNext: "schedule InstallASAP", wantNextAt: wallOf(4 * 24 * time.Hour).Add(12 * time.Hour)},
+		{name: "downloaded iPhone waits for the deadline", platform: mdm.PlatformIOS, deadline: 4 * 24 * time.Hour,
+			edit:     func(f *fixture) { f.rec.Tracks["p1"] = &Track{Downloaded: true} },
+			wantNext: "schedule InstallASAP", wantNextAt: wallOf(4 * 24 * time.Hour).Add(12 * time.Hour)},
+		{name: "deadline passed, force restart allowed", platform: mdm.PlatformMacOS, deadline: -48 * time.Hour,
+			edit: func(f *fixture) { f.in.Policy.AllowForceRestart = true }, wantSent: "ScheduleOSUpdate:InstallForceRestart"},
+		{name: "force restart is macOS only", platform: mdm.PlatformIOS, deadline: -48 * time.Hour,
+			edit: func(f *fixture) { f.in.Policy.AllowForceRestart = true }, wantSent: "ScheduleOSUpdate:InstallASAP"},
+		{name: "a failing precondition sends nothing", platform: mdm.PlatformIOS, deadline: -48 * time.Hour,
+			edit: func(f *fixture) {
+				f.in.Plan.Reasons = []enforcement.Reason{enforcement.NewReason(enforcement.CodeBatteryLow, "battery", "20 %")}
+			},
+			wantNext: "wait_for_precondition", wantNextAt: t0.Add(time.Hour)}, // facts from t0, read again an hour later
+		{name: "never two at once", platform: mdm.PlatformIOS, deadline: -48 * time.Hour,
+			edit: func(f *fixture) {
+				f.queue = append(f.queue, storage.QueueEntry{UUID: "admin", RequestType: mdm.RequestScheduleOSUpdate})
+			},
+			wantNext: "wait_for_answer"},
+		{name: "backoff", platform: mdm.PlatformIOS, deadline: -48 * time.Hour,
+			edit: func(f *fixture) {
+				f.rec.Tracks["p1"] = &Track{Backoff: t0.Add(time.Hour), LastFailure: &Failure{Code: enforcement.CodeScheduleFailed}}
+			},
+			wantNext: "schedule InstallASAP", wantNextAt: t0.Add(time.Hour)},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newFixture(t, tc.platform, tc.deadline)
+			if tc.edit != nil {
+				tc.edit(f)
+			}
+			if tr := f.rec.Tracks["p1"]; tr != nil {
+				tr.PolicyID, tr.Target, tr.Phase = "p1", f.target, PhaseFind
+			}
+			f.pass()
+			f.scanned(f.offer)
+			f.sent = nil
+			p := f.pass()
+			if tc.wantSent != "" {
+				if f.lastSent() != tc.wantSent {
+					t.Fatalf("sent %v, want %s", f.sent, tc.wantSent)
+				}
+				return
+			}
+			for _, s := range f.sent {
+				if s[:len(mdm.RequestScheduleOSUpdate)] == mdm.RequestScheduleOSUpdate {
+					t.Fatalf("sent %s", s)
+				}
+			}
+			if n := p.t.Next; n.Action != tc.wantNext || (!tc.wantNextAt.IsZero() && !n.At.Equal(tc.wantNextAt)) {
+				t.Errorf("next %+v, want %s at %s", n, tc.wantNext, tc.wantNextAt)
+			}
+		})
+	}
+}
+
+func TestPassNotFoundBecomesFailureAfterADay(t *testing.T) {
+	f := newFixture(t, mdm.PlatformMacOS, -48*time.Hour)
+	f.pass()
+	for i := 1; i <= 6; i++ {
+		f.scanned() // nothing listed
+		p := f.pass()
+		r := p.t.Reason
+		wantFailed := i == 6 // six scans, 25 h apart at the end
+		if r.Code != enforcement.CodeProductKeyNotFound || (r.Severity == enforcement.SeverityFailed) != wantFailed {
+			t.Fatalf("scan %d: %+v step %s", i, r, p.t.Step)
+		}
+		if wantFailed && p.t.Step != enforcement.StepFailed {
+			t.Errorf("step %s", p.t.Step)
+		}
+		f.now = f.now.Add(5 * time.Hour)
+		f.pass() // the cadence asks again
+	}
+	f.scanned(f.offer)
+	if p := f.pass(); p.t.Reason.Code != "" || f.lastSent() != "ScheduleOSUpdate:InstallASAP" {
+		t.Errorf("after the offer: %+v, sent %v", p.t.Reason, f.sent)
+	}
+}
+
+// started brings the fixture to an accepted install request.
+func (f *fixture) started(action string) {
+	f.t.Helper()
+	f.pass()
+	f.scanned(f.offer)
+	f.pass()
+	f.scheduled(mdm.UpdateResult{ProductKey: f.offer.ProductKey, InstallAction: action, Status: mdm.UpdateStatusIdle})
+	if p := f.pass(); p.t.Phase != PhaseInstalling && p.t.Phase != PhaseDownloading {
+		f.t.Fatalf("phase %s after %s", p.t.Phase, action)
+	}
+}
+
+func TestPassDownloadStallNeedsSpreadChecks(t *testing.T) {
+	f := newFixture(t, mdm.PlatformMacOS, -48*time.Hour)
+	f.started(mdm.InstallActionInstallASAP)
+	stuck := mdm.OSUpdateStatusItem{ProductKey: f.offer.ProductKey, Status: mdm.UpdateStatusDownloading}
+	var p *pass
+	for i := range 13 { // every 15 minutes for three hours
+		f.status(time.Minute, stuck)
+		p = f.pass()
+		f.now = f.now.Add(14 * time.Minute)
+		if i < 12 && p.t.Assumed {
+			t.Fatalf("stalled after %d checks over %s", i+1, f.now.Sub(p.t.ZeroProgress[0]))
+		}
+		f.pass()
+	}
+	if len(p.t.ZeroProgress) != 3 || p.t.ZeroProgress[2].Sub(p.t.ZeroProgress[0]) != 3*time.Hour || !p.t.Assumed {
+		t.Fatalf("strikes %v", p.t.ZeroProgress)
+	}
+	if f.lastSent() != "ScheduleOSUpdate:InstallASAP" || p.t.Reason.Code != enforcement.CodeDownloadStalled {
+		t.Errorf("sent %v reason %s", f.sent, p.t.Reason.Code)
+	}
+}
+
+func TestPassIdleFallsBackKeepingTheDeadline(t *testing.T) {
+	for platform, fallback := range map[string]string{mdm.PlatformMacOS: "InstallLater", mdm.PlatformIOS: "DownloadOnly"} {
+		f := newFixture(t, platform, -48*time.Hour)
+		f.started(mdm.InstallActionInstallASAP)
+		idle := mdm.OSUpdateStatusItem{ProductKey: f.offer.ProductKey, Status: mdm.UpdateStatusIdle}
+		var p *pass
+		for i := range 4 {
+			f.now = f.now.Add(14 * time.Minute)
+			f.pass()
+			f.status(time.Minute, idle)
+			p = f.pass()
+			if i < 3 && p.t.Reason.Code != enforcement.CodeIdleAfterInstallRequest {
+				t.Fatalf("%s idle %d: %s", platform, i+1, p.t.Reason.Code)
+			}
+		}
+		if p.t.Reason.Code != enforcement.CodeFallbackRequested || f.lastSent() != "ScheduleOSUpdate:"+fallback {
+			t.Fatalf("%s: reason %s sent %v", platform, p.t.Reason.Code, f.sent)
+		}
+		f.scheduled(mdm.UpdateResult{ProductKey: f.offer.ProductKey, InstallAction: fallback, Status: mdm.UpdateStatusIdle})
+		p = f.pass()
+		if p.t.Reason.Code != enforcement.CodeFallbackIssued || p.t.Reason.Details["deadline"] == "" || p.t.Fallback.IssuedAt.IsZero() {
+			t.Errorf("%s: %+v", platform, p.t.Reason)
+		}
+		// The deadline has passed: offered again, forced, after FallbackRetry.
+		f.now = p.t.Fallback.OfferedAt.Add(24 * time.Hour)
+		f.pass()
+		f.scanned(f.offer) // the list is older than a day: trusted again after a scan
+		f.pass()
+		if f.lastSent() != "ScheduleOSUpdate:InstallASAP" {
+			t.Errorf("%s: after a day sent %v", platform, f.sent)
+		}
+	}
+}
+
+func TestPassFailuresBackOffThenFallBack(t *testing.T) {
+	f := newFixture(t, mdm.PlatformMacOS, -48*time.Hour)
+	f.pass()
+	f.scanned(f.offer)
+	f.pass()
+	refused := mdm.UpdateResult{ProductKey: f.offer.ProductKey, InstallAction: mdm.InstallActionError, Status: mdm.UpdateStatusIdle,
+		ErrorChain: []mdm.ErrorChainItem{{ErrorDomain: "MCMDMErrorDomain", ErrorCode: 12082, USEnglishDescription: "could not be scheduled"}}}
+	for i, wait := range []time.Duration{30 * time.Minute, time.Hour} {
+		f.scheduled(refused)
+		p := f.pass()
+		if p.t.Reason.Code != enforcement.CodeScheduleFailed || !p.t.Next.At.Equal(f.now.Add(wait)) || p.t.Step != enforcement.StepFailed {
+			t.Fatalf("failure %d: %+v next %+v", i+1, p.t.Reason, p.t.Next)
+		}
+		f.now = p.t.Next.At
+		f.pass()
+	}
+	f.scheduled(refused)
+	p := f.pass()
+	if p.t.Fallback == nil || p.t.Fallback.Because != enforcement.CodeScheduleFailed || f.lastSent() != "ScheduleOSUpdate:InstallLater" {
+		t.Fatalf("fallback %+v sent %v", p.t.Fallback, f.sent)
+	}
+	if p.t.Attempts != 4 || p.t.Failures != 3 {
+		t.Errorf("attempts %d failures %d", p.t.Attempts, p.t.Failures)
+	}
+}
+
+func TestPassLockedAndSilentDevices(t *testing.T) {
+	f := newFixture(t, mdm.PlatformIOS, -48*time.Hour)
+	f.pass()
+	f.queue[0].NotNow, f.queue[0].NotNowCount = true, 1
+	f.now = f.now.Add(2 * time.Hour)
+	p := f.pass()
+	if p.t.Next.Action != "wait_for_checkin" || len(f.sent) != 1 {
+		t.Errorf("next %+v sent %v", p.t.Next, f.sent)
+	}
+	f.now = f.now.Add(4 * 24 * time.Hour)
+	f.in.Facts.LastSeen = t0
+	p = newPass(f.cfg, f.in, f.eval, f.us, f.rec, f.queue)
+	p.now, p.in.Now = f.now, f.now
+	p.run()
+	p.conclude()
+	if p.t.Reason.Code != enforcement.CodeNotCheckingIn {
+		t.Errorf("silent: %+v", p.t.Reason)
+	}
+	f.eval.Compliance = enforcement.Unknown
+	p = newPass(f.cfg, f.in, f.eval, f.us, f.rec, f.queue)
+	p.now, p.in.Now = f.now, f.now
+	if out := p.report(); out.Reason == nil || out.Reason.Code != enforcement.CodeNotCheckingIn {
+		t.Errorf("unknown and silent: %+v", out)
+	}
+}
+
+func TestPassPushDisabledIsNotAFailure(t *testing.T) {
+	f := newFixture(t, mdm.PlatformIOS, -48*time.Hour)
+	f.in.Plan.Reasons = []enforcement.Reason{enforcement.NewReason(enforcement.CodePushFailing)}
+	f.in.Device.LastPush = &storage.Push{Reason: "push disabled: no push certificate"}
+	if p := f.pass(); p.t.Reason.Code != "" {
+		t.Errorf("push disabled reported as %s", p.t.Reason.Code)
+	}
+	f.in.Device.PushTokenDead = true
+	if p := f.pass(); p.t.Reason.Code != enforcement.CodePushFailing {
+		t.Errorf("dead token: %s", p.t.Reason.Code)
+	}
+}
+
+func TestPassMaxRuntimeThenVerified(t *testing.T) {
+	f := newFixture(t, mdm.PlatformMacOS, -48*time.Hour)
+	f.started(mdm.InstallActionInstallASAP)
+	installing := mdm.OSUpdateStatusItem{ProductKey: f.offer.ProductKey, Status: mdm.UpdateStatusInstalling, IsDownloaded: true, DownloadPercentComplete: 1}
+	f.status(time.Minute, installing)
+	start := f.now
+	f.pass()
+	f.now = start.Add(6*time.Hour + time.Minute)
+	p := f.pass()
+	if p.t.Reason.Code != enforcement.CodeMaxRuntimeExceeded || p.t.Phase != PhaseInstalling || p.t.Reason.Details["max_runtime"] != "6h0m0s" {
+		t.Fatalf("reason %+v phase %s", p.t.Reason, p.t.Phase)
+	}
+	f.status(time.Minute) // the update left the list
+	p = f.pass()
+	if p.t.Phase != PhaseVerifying || f.lastSent() != mdm.RequestDeviceInformation || p.t.Step != enforcement.StepVerifying {
+		t.Fatalf("phase %s sent %v", p.t.Phase, f.sent)
+	}
+	f.eval.Compliance = enforcement.Installed
+	p = f.pass()
+	if p.t.Phase != PhaseInstalled || p.rec.Scan.LastReason != "install" || f.lastSent() != mdm.RequestAvailableOSUpdates {
+		t.Errorf("phase %s scan %+v sent %v", p.t.Phase, p.rec.Scan, f.sent)
+	}
+}
+
+func TestRoughEvaluation(t *testing.T) {
+	f := newFixture(t, mdm.PlatformIOS, -48*time.Hour)
+	in := f.in
+	in.Now = t0
+	if ev := roughEvaluation(in); ev.Compliance != enforcement.Required || !ev.DeadlinePassed {
+		t.Errorf("deliver: %+v", ev)
+	}
+	in.Plan.Action, in.Plan.Reasons = enforcement.ActionNone, nil
+	if ev := roughEvaluation(in); ev.Compliance != enforcement.Installed {
+		t.Errorf("nothing to do: %+v", ev)
+	}
+	for code, want := range map[enforcement.Code]enforcement.Compliance{
+		enforcement.CodeAlreadyNewer: enforcement.NotRequired, enforcement.CodeStatusUnknown: enforcement.Unknown,
+		enforcement.CodeReleaseExpired: enforcement.Required,
+	} {
+		in.Plan.Reasons = []enforcement.Reason{enforcement.NewReason(code)}
+		if ev := roughEvaluation(in); ev.Compliance != want {
+			t.Errorf("%s: %s", code, ev.Compliance)
+		}
+	}
+}
