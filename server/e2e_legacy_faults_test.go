@@ -72,7 +72,7 @@ func TestLegacyNotOfferedIsTransient(t *testing.T) {
 func TestLegacyNotOfferedBecomesFailure(t *testing.T) {
 	key := mac13Target.ProductKey
 	r, dev := startMac13(t, legacy.Config{}, sim.LegacyConfig{Faults: sim.LegacyFaults{HiddenScans: map[string]int{key: 1000}}})
-	r.step(time.Minute)
+	r.until(dev, time.Minute, 4, "the first scan", func(w legacyWhy) bool { return w.track().NotFound.Scans == 1 })
 	// Default: six scans spread over at least a day. Five scans in 24 h
 	// are still transient.
 	for i := range 4 {
@@ -258,7 +258,8 @@ func TestLegacyPhoneCallRetriesShortly(t *testing.T) {
 	w := r.until(dev, quarter, 3, "the phone call", func(w legacyWhy) bool { return w.track().Condition != nil })
 	asked := w.View.Requested[mdm.RequestOSUpdateStatus]
 	wantNext(t, w, "poll", asked.Add(5*time.Minute))
-	if w.Reason.Code != "" || w.State.Step != enforcement.StepDelivered {
+	// A call is no problem to explain: only the passed deadline is.
+	if w.Reason.Code != enforcement.CodeDeadlinePassed || w.State.Step != enforcement.StepDelivered {
 		t.Errorf("a phone call is not a problem: %s/%s", w.Reason.Code, w.State.Step)
 	}
 	// The call ends: the device answers from a fresh model (the scheduled

@@ -106,7 +106,7 @@ func TestRecordRoundTripAndLogBound(t *testing.T) {
 		t.Fatal(err)
 	}
 	at := time.Date(2026, 11, 22, 9, 0, 0, 0, time.UTC)
-	tr := r.track("p1", "13.7.8", "", at)
+	tr := r.track("p1", "13.7.8", "", at, Seen{})
 	for i := range maxLog + 10 {
 		tr.logf(at.Add(time.Duration(i)*time.Minute), "step", "%d", i)
 	}
@@ -121,10 +121,10 @@ func TestRecordRoundTripAndLogBound(t *testing.T) {
 	if err != nil || back.Tracks["p1"].Target != "13.7.8" || back.Version != recordVersion {
 		t.Fatalf("round trip: %+v %v", back, err)
 	}
-	if again := back.track("p1", "13.7.8", "", at); again != back.Tracks["p1"] {
+	if again := back.track("p1", "13.7.8", "", at, Seen{}); again != back.Tracks["p1"] {
 		t.Error("same target must keep its track")
 	}
-	if moved := back.track("p1", "13.7.9", "", at); moved.Target != "13.7.9" || moved.Log[0].Event != "retargeted" {
+	if moved := back.track("p1", "13.7.9", "", at, Seen{}); moved.Target != "13.7.9" || moved.Log[0].Event != "retargeted" {
 		t.Errorf("retarget: %+v", moved.Log)
 	}
 	if _, err := DecodeRecord([]byte("{")); err == nil {

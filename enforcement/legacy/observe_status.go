@@ -168,7 +168,10 @@ func (p *pass) fail(code enforcement.Code, requestType, status, detail string, c
 	t := p.t
 	switch code {
 	case enforcement.CodeStatusErrorNoDetail:
-		return // the status query failed, not the update: poll again next time
+		// The status query failed, not the update: poll again next time,
+		// but a repeating one ends forcing like any failure.
+		p.fallBackAfterRepeats(at)
+		return
 	case enforcement.CodeProductKeyNotFound:
 		// The device no longer offers what it was asked for: scan again now.
 		t.Offer, t.Phase = nil, PhaseFind
@@ -181,10 +184,20 @@ func (p *pass) fail(code enforcement.Code, requestType, status, detail string, c
 	}
 	t.Phase = PhaseReady
 	t.IdlePolls, t.InstallStartedAt, t.RuntimeExceeded = 0, time.Time{}, false
+	p.fallBackAfterRepeats(at)
+}
+
+// fallBackAfterRepeats stops forcing after FallbackAfter counted failures
+// in a row.
+func (p *pass) fallBackAfterRepeats(at time.Time) {
+	t := p.t
+	if f := t.LastFailure; f != nil && f.Counted && t.InARow >= p.cfg.FallbackAfter {
+		p.triggerFallback(f.Code, at)
+	}
 }
 
 // failInPlace records a failure without changing the phase (the device
-// may still be working on it).
+// may still be working on it, so it never triggers the fallback either).
 func (p *pass) failInPlace(code enforcement.Code, requestType, status, detail string, chain []mdm.ErrorChainItem, at time.Time) {
 	t := p.t
 	info, _ := enforcement.LookupReason(code)
@@ -198,9 +211,6 @@ func (p *pass) failInPlace(code enforcement.Code, requestType, status, detail st
 	}
 	t.Backoff = at.Add(p.cfg.backoff(max(t.InARow, 1)))
 	t.logf(at, "failed", "%s (%s %s): %s", code, requestType, status, orText(detail, "no detail"))
-	if counted && t.InARow >= p.cfg.FallbackAfter {
-		p.triggerFallback(code, at)
-	}
 }
 
 // progress: the device moved forward, so earlier failures no longer

@@ -54,8 +54,9 @@ func (p *pass) outcome() (enforcement.Reason, enforcement.Step) {
 	if r, ok := p.planReason(enforcement.CodePushFailing); ok && p.pushFailing() {
 		return r, adjustStep(step, r)
 	}
-	if quiet(step) && p.eval.Reason.Code == enforcement.CodeDeadlinePassed {
-		return p.eval.Reason, step
+	if quiet(step) && p.eval.DeadlinePassed {
+		return enforcement.NewReason(enforcement.CodeDeadlinePassed, "deadline", p.in.Plan.Target.LocalDeadline,
+			"installed", p.in.Facts.OSVersion), step
 	}
 	return enforcement.Reason{}, step
 }

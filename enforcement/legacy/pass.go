@@ -50,8 +50,20 @@ func newPass(cfg Config, in reconcile.LegacyInput, eval enforcement.Evaluation, 
 		}
 	}
 	target := in.Plan.Target
-	p.t = rec.track(in.Policy.ID, target.OSVersion, target.BuildVersion, in.Now)
+	p.t = rec.track(in.Policy.ID, target.OSVersion, target.BuildVersion, in.Now, history(us))
 	return p
+}
+
+// history is what a new track ignores: schedule results, statuses and
+// errors from before the driver took the device on (they describe
+// requests it did not make). The available list is state, not history,
+// and is used while fresh.
+func history(us *commands.UpdateState) Seen {
+	s := Seen{Schedule: us.ScheduledAt, Status: us.StatusAt}
+	if us.LastError != nil {
+		s.Error = us.LastError.At
+	}
+	return s
 }
 
 // run observes what the device reported since the last pass, then decides.

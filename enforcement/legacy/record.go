@@ -227,13 +227,14 @@ func (r *Record) encode() ([]byte, error) {
 }
 
 // track returns the policy's track, starting a new one when the target
-// changed (a new "latest", an edited policy).
-func (r *Record) track(policyID, target, build string, now time.Time) *Track {
+// changed (a new "latest", an edited policy). seen is what a brand-new
+// track takes as already consumed.
+func (r *Record) track(policyID, target, build string, now time.Time, seen Seen) *Track {
 	t := r.Tracks[policyID]
 	if t != nil && t.Target == target && t.TargetBuild == build {
 		return t
 	}
-	nt := &Track{PolicyID: policyID, Target: target, TargetBuild: build, Phase: PhaseFind}
+	nt := &Track{PolicyID: policyID, Target: target, TargetBuild: build, Phase: PhaseFind, Seen: seen}
 	label := target
 	if build != "" {
 		label += " (" + build + ")"

@@ -35,7 +35,10 @@ func (p *pass) decideSchedule() {
 	}
 	c := p.choose()
 	if !now.Before(c.at) && now.Before(t.Backoff) {
-		c.at, c.why = t.Backoff, "retry after "+string(t.LastFailure.Code)+" (backoff)"
+		c.at, c.why = t.Backoff, "retry after a failure (backoff)"
+		if t.LastFailure != nil {
+			c.why = "retry after " + string(t.LastFailure.Code) + " (backoff)"
+		}
 	}
 	if now.Before(c.at) {
 		p.planNext("schedule "+c.action, c.at, c.why)
