@@ -12,6 +12,11 @@ import (
 func (p *pass) decide() {
 	t := p.t
 	p.checkRequested()
+	if t.Phase == PhaseInstalled && p.eval.Compliance == enforcement.Required {
+		// Verified once, required again (restored from a backup, say).
+		t.Phase, t.VerifiedAt = PhaseFind, time.Time{}
+		t.logf(p.now, "required_again", "the device reports %s again", p.in.Facts.OSVersion)
+	}
 	switch {
 	case p.verified():
 		p.finishInstalled()

@@ -17,7 +17,7 @@ func (p *pass) next() Next {
 		return Next{Action: "wait_for_checkin", Why: "the device answered NotNow (locked or busy); its queued commands are retried at its next check-in"}
 	case p.silent() && len(p.queued) > 0:
 		return Next{Action: "wait_for_checkin", Why: "the device has not checked in since " + seen(p.in.Facts.LastSeen) + "; its commands wait in the queue"}
-	case p.planned != nil && (t.Phase == PhaseReady || t.Phase == PhaseInstalled || t.Phase == PhaseFind || p.in.Plan.Action == enforcement.ActionBlocked):
+	case p.planned != nil: // set only where nothing was sent this pass
 		return *p.planned
 	}
 	switch t.Phase {

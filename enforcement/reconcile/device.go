@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"slices"
 	"time"
 
 	"github.com/tidemark-mdm/tidemark/commands"
@@ -301,7 +302,15 @@ func (w *Worker) requestFacts(ctx context.Context, d *storage.Device, rec *Recor
 	if needSecurity {
 		kinds = append(kinds, "SecurityInfo")
 	}
+	// A silent device must not collect a pile of identical requests.
+	queued, err := w.store.Queue(ctx, d.ID)
+	if err != nil {
+		return false, err
+	}
 	for _, kind := range kinds {
+		if slices.ContainsFunc(queued, func(e storage.QueueEntry) bool { return e.RequestType == kind }) {
+			continue
+		}
 		raw, rt, err := b.Build(kind, nil, "")
 		if err != nil {
 			return false, err

@@ -25,6 +25,7 @@ type Store interface {
 	PutBlobs(ctx context.Context, collection string, values map[string][]byte) error
 	AddEvents(ctx context.Context, events ...storage.Event) error
 	Enqueue(ctx context.Context, cmd storage.Command, ids []string) error
+	Queue(ctx context.Context, id string) ([]storage.QueueEntry, error)
 }
 
 // Policies supplies policies and the release catalog.
