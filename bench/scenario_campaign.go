@@ -97,18 +97,24 @@ type campaign struct {
 	initial   []string
 	reached   []time.Duration // per device: policy created → target OS reported
 	reconcile []float64       // ms per reconcile pass
-	rounds    int
-	compliant int
-	wall      time.Duration
+	// reconcileCPU is the server's CPU seconds during each pass.
+	reconcileCPU []float64
+	rounds       int
+	compliant    int
+	wall         time.Duration
 }
 
 // checkCompliance runs a reconcile pass and reads the policy's summary.
 func (c *campaign) checkCompliance(ctx context.Context) (bool, error) {
 	t := time.Now()
+	u0, err0 := c.e.t.usage(ctx)
 	if err := c.e.api.Do(ctx, http.MethodPost, "/v1/reconcile", nil, nil); err != nil {
 		return false, fmt.Errorf("reconcile: %w", err)
 	}
 	c.reconcile = append(c.reconcile, ms(time.Since(t)))
+	if u1, err1 := c.e.t.usage(ctx); err0 == nil && err1 == nil {
+		c.reconcileCPU = append(c.reconcileCPU, u1.CPUSeconds-u0.CPUSeconds)
+	}
 	var st []reconcile.PolicyStatus
 	if err := c.e.api.Do(ctx, http.MethodGet, "/v1/status?policy="+url.QueryEscape(campaignPolicyID), nil, &st); err != nil {
 		return false, fmt.Errorf("compliance: %w", err)
@@ -157,6 +163,7 @@ func (c *campaign) report() error {
 	x["campaign_rounds"] = c.rounds
 	x["campaign_compliant"] = c.compliant
 	x["campaign_reconcile_ms"] = c.reconcile
+	x["campaign_reconcile_cpu_seconds"] = c.reconcileCPU
 	x["device_time_to_target_ms"] = Summarize(reached)
 	x["devices_on_target"] = len(reached)
 	if c.wall > 0 {

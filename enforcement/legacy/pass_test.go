@@ -67,6 +67,18 @@ func TestPassScheduleChoice(t *testing.T) {
 				f.in.Plan.Reasons = []enforcement.Reason{enforcement.NewReason(enforcement.CodeBatteryLow, "battery", "20 %")}
 			},
 			wantNext: "wait_for_precondition", wantNextAt: t0.Add(time.Hour)}, // facts from t0, read again an hour later
+		{name: "an install waits for its maintenance window", platform: mdm.PlatformMacOS, deadline: -48 * time.Hour,
+			edit: func(f *fixture) {
+				f.in.Plan.Reasons = []enforcement.Reason{enforcement.NewReason(enforcement.CodeWaitingForMaintenanceWindow,
+					"window", "nightly", "next_start", t0.Add(6*time.Hour).Format(time.RFC3339), "max_run_time", "2h0m0s")}
+			},
+			wantNext: "wait_for_maintenance_window", wantNextAt: t0.Add(6 * time.Hour)},
+		{name: "a download does not wait for a window", platform: mdm.PlatformIOS, deadline: 2 * 24 * time.Hour,
+			edit: func(f *fixture) {
+				f.in.Plan.Reasons = []enforcement.Reason{enforcement.NewReason(enforcement.CodeWaitingForMaintenanceWindow,
+					"window", "nightly", "next_start", t0.Add(6*time.Hour).Format(time.RFC3339), "max_run_time", "2h0m0s")}
+			},
+			wantSent: "ScheduleOSUpdate:DownloadOnly"},
 		{name: "never two at once", platform: mdm.PlatformIOS, deadline: -48 * time.Hour,
 			edit: func(f *fixture) {
 				f.queue = append(f.queue, storage.QueueEntry{UUID: "admin", RequestType: mdm.RequestScheduleOSUpdate})

@@ -48,6 +48,13 @@ func (p *pass) decideSchedule() {
 		p.planNext("wait_for_precondition", p.factsDue, r.Message+" Nothing is sent until it clears; device facts are read again then.")
 		return
 	}
+	// Installs start only inside a maintenance window they can finish in;
+	// downloads may run at any time.
+	if r, ok := p.planReason(enforcement.CodeWaitingForMaintenanceWindow); ok && c.action != mdm.InstallActionDownloadOnly {
+		next, _ := time.Parse(time.RFC3339, r.Details["next_start"])
+		p.planNext("wait_for_maintenance_window", next, r.Message)
+		return
+	}
 	p.wantSchedule(c)
 }
 

@@ -22,11 +22,9 @@ func BuildFacts(d *storage.Device, st *ddm.DeviceStatus, us *commands.UpdateStat
 		ID: d.ID, Platform: d.Facts.Platform, OSVersion: d.Facts.OSVersion, BuildVersion: d.Facts.BuildVersion,
 		SupplementalBuild: d.Facts.SupplementalBuild, SupplementalExtra: d.Facts.SupplementalExtra,
 		Model: d.Facts.ProductName, SoftwareUpdateDeviceID: d.Facts.SoftwareUpdateDeviceID,
-		// Until DeviceInformation says otherwise a device counts as
-		// supervised: blocking every new device as "not supervised" for
-		// its first minutes would be a false alarm, and a declaration sent
-		// to an unsupervised Mac only comes back as an error.
-		Supervised: d.Facts.Supervised == nil || *d.Facts.Supervised, AppleSilicon: deref(d.Facts.AppleSilicon),
+		// Unknown supervision counts as unsupervised, as the admin API's
+		// command checks do: the engine asks for DeviceInformation at once.
+		Supervised: deref(d.Facts.Supervised), AppleSilicon: deref(d.Facts.AppleSilicon),
 		BootstrapEscrowed: d.BootstrapEscrowed, BootstrapRequired: d.Facts.BootstrapRequired,
 		EnrolledAt: d.EnrolledAt, LastSeen: d.LastSeen, Enrolled: d.Enrolled, Groups: d.Groups,
 		PushFailing:   d.PushTokenDead || (d.LastPush != nil && !d.LastPush.OK && !strings.HasPrefix(d.LastPush.Reason, "push disabled")),

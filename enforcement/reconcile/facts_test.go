@@ -16,9 +16,9 @@ func TestBuildFacts(t *testing.T) {
 		return &storage.Device{ID: "D1", Enrolled: true, EnrolledAt: t0, Facts: storage.Facts{
 			Platform: "macOS", OSVersion: "15.7.1", BuildVersion: "24G231", DeviceInfoAt: t0, AvailableCapacityGB: &free}}
 	}
-	t.Run("unknown supervision counts as supervised until reported", func(t *testing.T) {
-		if f := BuildFacts(base(), nil, nil); !f.Supervised {
-			t.Error("nil Supervised became false")
+	t.Run("supervision only when reported", func(t *testing.T) {
+		if f := BuildFacts(base(), nil, nil); f.Supervised {
+			t.Error("unknown supervision taken as supervised")
 		}
 		d := base()
 		d.Facts.Supervised = &no
