@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"crypto/rand"
 	"encoding/base64"
 	"fmt"
@@ -118,7 +119,7 @@ func (s *Server) newChallenge(w http.ResponseWriter, r *http.Request) {
 		}
 		ttl = time.Duration(req.TTLSeconds) * time.Second
 	}
-	ch, err := NewChallenge(r, s.store, s.now(), ttl)
+	ch, err := NewChallenge(r.Context(), s.store, s.now(), ttl)
 	if err != nil {
 		s.Fail(w, r, err)
 		return
@@ -126,14 +127,19 @@ func (s *Server) newChallenge(w http.ResponseWriter, r *http.Request) {
 	WriteJSON(w, http.StatusCreated, ch)
 }
 
+// ChallengeAdder stores one-time challenges.
+type ChallengeAdder interface {
+	AddChallenge(ctx context.Context, challenge string, expires time.Time) error
+}
+
 // NewChallenge creates and stores a random one-time challenge.
-func NewChallenge(r *http.Request, store Store, now time.Time, ttl time.Duration) (*Challenge, error) {
+func NewChallenge(ctx context.Context, store ChallengeAdder, now time.Time, ttl time.Duration) (*Challenge, error) {
 	var b [24]byte
 	if _, err := rand.Read(b[:]); err != nil {
 		return nil, err
 	}
 	ch := &Challenge{Challenge: base64.RawURLEncoding.EncodeToString(b[:]), Expires: now.Add(ttl).UTC()}
-	if err := store.AddChallenge(r.Context(), ch.Challenge, ch.Expires); err != nil {
+	if err := store.AddChallenge(ctx, ch.Challenge, ch.Expires); err != nil {
 		return nil, err
 	}
 	return ch, nil

@@ -2,10 +2,9 @@ package server
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/base64"
 	"time"
 
+	"github.com/tidemark-mdm/tidemark/api"
 	"github.com/tidemark-mdm/tidemark/enrollprofile"
 )
 
@@ -30,10 +29,9 @@ func (s *Server) EnrollmentProfile(ctx context.Context, oneTime bool) ([]byte, e
 }
 
 func (s *Server) newOneTimeChallenge(ctx context.Context, ttl time.Duration) (string, error) {
-	var b [24]byte
-	if _, err := rand.Read(b[:]); err != nil {
+	ch, err := api.NewChallenge(ctx, s.store, s.cfg.Now(), ttl)
+	if err != nil {
 		return "", err
 	}
-	ch := base64.RawURLEncoding.EncodeToString(b[:])
-	return ch, s.store.AddChallenge(ctx, ch, s.cfg.Now().Add(ttl))
+	return ch.Challenge, nil
 }
