@@ -166,6 +166,9 @@ func (s *Server) Fail(w http.ResponseWriter, r *http.Request, err error) {
 		status = http.StatusServiceUnavailable
 	}
 	msg := err.Error()
+	if errors.As(err, &full) {
+		s.log.Error("storage full: write refused", logkeys.Path, r.URL.Path, logkeys.Err, err)
+	}
 	if status == http.StatusInternalServerError {
 		s.log.Error("admin request failed", logkeys.Path, r.URL.Path, logkeys.Err, err)
 		msg = "internal error"

@@ -165,6 +165,7 @@ func (s *Server) assemble() error {
 	adminOpts = append(adminOpts, s.policy.APIOptions()...)
 	adminOpts = append(adminOpts, api.WithRoutes(s.reconciler.Routes(s.store)), api.WithDeviceExtras(s.enforcementExtra))
 	adminOpts = append(adminOpts, s.enrollmentOptions()...)
+	adminOpts = append(adminOpts, api.WithRoutes(s.MetricsRoute))
 	admin := api.New(s.apiKey, notifyingStore{Store: s.store, enqueued: s.push.nudge}, commands.New(), s, s.push, adminOpts...)
 
 	mux := http.NewServeMux()
