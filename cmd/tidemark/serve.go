@@ -96,7 +96,7 @@ func printStartup(cmd *cobra.Command, srv *server.Server, addr net.Addr) {
 		w("  %s", srv.APIKey())
 	}
 	w("")
-	w("Enrollment profile:  tidemark enroll-profile -o enroll.mobileconfig   (add --one-time for a single-use challenge)")
+	w("Enrollment profile:  tidemark enroll-profile -O enroll.mobileconfig   (add --one-time for a single-use challenge)")
 	if !strings.HasPrefix(cfg.PublicURL, "https://") {
 		w("Note: Apple devices only enroll over HTTPS. Put a TLS proxy in front and pass --public-url https://…,")
 		w("      or serve TLS directly with --tls-cert/--tls-key.")
