@@ -47,6 +47,7 @@ type DDM struct {
 	failure ddm.FailureReason
 	reason  *ddm.InstallReason
 	sent    map[string]string // status item → JSON last reported
+	sentAt  time.Time         // simulated time of the last report
 	reports [][]byte
 	syncs   int
 	lastErr error

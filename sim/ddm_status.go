@@ -11,10 +11,18 @@ import (
 	"github.com/tidemark-mdm/tidemark/ddm"
 )
 
+// heartbeat is how often a device reports its subscribed items even when
+// nothing changed (Apple: on change and every 24 hours).
+const heartbeat = 24 * time.Hour
+
 // sendStatus reports the subscribed items that changed since the last
-// report; the first report is full. Nothing changed, nothing is sent.
+// report; the first report is full. Nothing changed: nothing is sent,
+// unless a day has passed since the last report, when all items are.
 func (a *DDM) sendStatus(ctx context.Context) error {
 	full := len(a.sent) == 0
+	if !full && !a.sentAt.IsZero() && a.clock.Sub(a.sentAt) >= heartbeat && !a.anyChanged() {
+		full = true
+	}
 	changed := map[string]any{}
 	encoded := map[string]string{}
 	for name, v := range a.items() {
@@ -42,7 +50,19 @@ func (a *DDM) sendStatus(ctx context.Context) error {
 	}
 	maps.Copy(a.sent, encoded)
 	a.reports = append(a.reports, body)
+	a.sentAt = a.clock
 	return nil
+}
+
+// anyChanged reports whether an item differs from what was last sent.
+func (a *DDM) anyChanged() bool {
+	for name, v := range a.items() {
+		b, err := json.Marshal(v)
+		if err != nil || a.sent[name] != string(b) {
+			return true
+		}
+	}
+	return false
 }
 
 // nest turns dotted item names into the nested objects of a report.
