@@ -3,7 +3,6 @@ package main
 import (
 	"fmt"
 	"io"
-	"net/http"
 	"net/url"
 	"strconv"
 	"strings"
@@ -20,12 +19,8 @@ func newForecastCmd(g *globalFlags) *cobra.Command {
 		Short: "Before the deadline: the devices at risk of missing it, why, and the share expected compliant",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := g.client()
-			if err != nil {
-				return err
-			}
 			var f rollout.Forecast
-			if err := c.Do(cmd.Context(), http.MethodGet, "/v1/policies/"+url.PathEscape(args[0])+"/forecast", nil, &f); err != nil {
+			if err := g.getJSON(cmd, "/v1/policies/"+url.PathEscape(args[0])+"/forecast", &f); err != nil {
 				return err
 			}
 			return g.emit(cmd.OutOrStdout(), f, func() error { return printForecast(cmd.OutOrStdout(), &f) })

@@ -1,8 +1,11 @@
 package main
 
 import (
+	"net/http"
+
 	"encoding/json"
 	"fmt"
+	"github.com/spf13/cobra"
 	"io"
 	"strings"
 	"text/tabwriter"
@@ -66,4 +69,14 @@ func orDash(s string) string {
 		return "-"
 	}
 	return s
+}
+
+// getJSON reads one admin API resource into out: the shape of every
+// show-style command.
+func (g *globalFlags) getJSON(cmd *cobra.Command, path string, out any) error {
+	c, err := g.client()
+	if err != nil {
+		return err
+	}
+	return c.Do(cmd.Context(), http.MethodGet, path, nil, out)
 }

@@ -3,7 +3,6 @@ package main
 import (
 	"fmt"
 	"io"
-	"net/http"
 	"net/url"
 	"strconv"
 	"strings"
@@ -20,16 +19,12 @@ func newStatusCmd(g *globalFlags) *cobra.Command {
 		Short: "Compliance per policy: states, reasons, platforms, OS versions, devices at risk",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := g.client()
-			if err != nil {
-				return err
-			}
 			p := "/v1/status"
 			if policy != "" {
 				p += "?policy=" + url.QueryEscape(policy)
 			}
 			var st []reconcile.PolicyStatus
-			if err := c.Do(cmd.Context(), http.MethodGet, p, nil, &st); err != nil {
+			if err := g.getJSON(cmd, p, &st); err != nil {
 				return err
 			}
 			return g.emit(cmd.OutOrStdout(), st, func() error { return printStatus(cmd.OutOrStdout(), st) })
@@ -126,12 +121,8 @@ func newDeviceWhyCmd(g *globalFlags) *cobra.Command {
 		Short: "Explain a device: its policies, plan, preconditions, state history, reason and remedy",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := g.client()
-			if err != nil {
-				return err
-			}
 			var why reconcile.Why
-			if err := c.Do(cmd.Context(), http.MethodGet, "/v1/devices/"+url.PathEscape(args[0])+"/why", nil, &why); err != nil {
+			if err := g.getJSON(cmd, "/v1/devices/"+url.PathEscape(args[0])+"/why", &why); err != nil {
 				return err
 			}
 			return g.emit(cmd.OutOrStdout(), why, func() error { return printWhy(cmd.OutOrStdout(), &why) })
