@@ -128,6 +128,9 @@ func (e *env) report(ctx context.Context) error {
 		for _, r := range ps.Rings {
 			fmt.Fprintf(e.out, "  ring %-8s %s\n", r.Name, ringLine(r))
 		}
+		if ap := ps.AutoPause; ap != nil {
+			fmt.Fprintf(e.out, "  %s (at %s; devices: %s)\n", ap.Message, ap.At.Format("Mon 2 Jan 15:04"), strings.Join(ap.Devices, ", "))
+		}
 	}
 	fmt.Fprintln(e.out, "\nDevices left behind, and why:")
 	left := 0

@@ -123,6 +123,10 @@ type Options struct {
 	RiskWindow time.Duration
 }
 
+// WithDefaults returns the options with every zero field set to its
+// default, for callers that schedule work around the thresholds.
+func (o Options) WithDefaults() Options { return o.withDefaults() }
+
 func (o Options) withDefaults() Options {
 	def := func(d *time.Duration, v time.Duration) {
 		if *d <= 0 {

@@ -24,7 +24,7 @@ var reasonCatalogue = []ReasonInfo{
 		"The device runs {installed}, newer than the target {target}.",
 		"Nothing to do; the device is compliant."},
 	{CodePolicyPaused, SeverityWaiting,
-		"The policy is paused; nothing is sent to the device.",
+		"The policy is paused: no update is requested from the device (its version is still read for this report).",
 		"Resume the policy to enforce it again."},
 
 	// Preconditions.

@@ -1,12 +1,15 @@
 package server_test
 
 import (
+	"context"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/tidemark-mdm/tidemark/enforcement"
 	"github.com/tidemark-mdm/tidemark/enforcement/legacy"
 	"github.com/tidemark-mdm/tidemark/mdm"
+	"github.com/tidemark-mdm/tidemark/policysvc"
 	"github.com/tidemark-mdm/tidemark/sim"
 )
 
@@ -47,5 +50,45 @@ func TestLegacyHappyPathMacDeadlinePassed(t *testing.T) {
 		if rc.RequestType != mdm.RequestDeviceInformation && rc.RequestType != mdm.RequestSecurityInfo {
 			t.Errorf("after the install: %s", rc.RequestType)
 		}
+	}
+}
+
+// TestLegacyInstalledStaysCurrent: once installed, a legacy device has no
+// status reports of its own, so the server reads its version again before
+// the status expires, also while the policy is paused (pausing stops
+// updates, not the report). A device that checks in twice a day never
+// drifts to Unknown, and nothing but inventory is sent.
+func TestLegacyInstalledStaysCurrent(t *testing.T) {
+	r := startLegacy(t, legacy.Config{})
+	r.policy("mac13", "macOS", "13.7.8", r.deadline(-48*time.Hour))
+	dev := r.enroll(legacyMac(1, 13), sim.LegacyConfig{Catalog: mac13Catalog()})
+	r.until(dev, 15*time.Minute, 20, "install", installed)
+	r.step(time.Minute) // the post-install scan is answered
+	ps, err := r.env.Server.PolicyService()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ps.SetPaused(context.Background(), "mac13", true, policysvc.WriteOptions{Actor: "test"}); err != nil {
+		t.Fatal(err)
+	}
+	before := len(dev.d.Received())
+	for i := range 6 { // three days, a check-in every 12 hours
+		r.step(12 * time.Hour)
+		if w := r.state(dev); w.State.Compliance != enforcement.Installed {
+			t.Fatalf("after %d h: %s", 12*(i+1), describeWhy(w))
+		}
+	}
+	infos := 0
+	for _, rc := range dev.d.Received()[before:] {
+		switch rc.RequestType {
+		case mdm.RequestDeviceInformation:
+			infos++
+		case mdm.RequestSecurityInfo:
+		default:
+			t.Errorf("while paused: %s", rc.RequestType)
+		}
+	}
+	if infos < 3 {
+		t.Errorf("DeviceInformation asked %d times in three days", infos)
 	}
 }

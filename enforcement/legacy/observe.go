@@ -166,8 +166,12 @@ func (p *pass) observeClock() {
 			p.failInPlace(enforcement.CodeMaxRuntimeExceeded, mdm.RequestOSUpdateStatus, mdm.UpdateStatusInstalling, "installing since "+stamp(t.InstallStartedAt), nil, now)
 		}
 	case PhaseVerifying:
-		if now.Sub(t.VerifyStartedAt) > p.cfg.VerifyTimeout {
-			detail := "the install ended but the device still reports " + p.in.Facts.OSVersion
+		// Only a version the device reported after the window is evidence:
+		// a device that has been off since the install ended has not
+		// failed, it has not told us yet.
+		if reported := p.in.Facts.InfoUpdatedAt; reported.Sub(t.VerifyStartedAt) > p.cfg.VerifyTimeout {
+			detail := "the install ended at " + stamp(t.VerifyStartedAt) + " but the device still reported " +
+				p.in.Facts.OSVersion + " at " + stamp(reported)
 			p.fail(enforcement.CodeUpdateFailed, mdm.RequestDeviceInformation, "", detail, nil, now)
 		}
 	}

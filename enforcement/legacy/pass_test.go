@@ -2,6 +2,8 @@ package legacy
 
 import (
 	"fmt"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -308,5 +310,57 @@ func TestRoughEvaluation(t *testing.T) {
 		if ev := roughEvaluation(in); ev.Compliance != want {
 			t.Errorf("%s: %s", code, ev.Compliance)
 		}
+	}
+}
+
+// A device that goes quiet after its install ended has not failed: only a
+// version it reports after the verify window counts as evidence.
+func TestPassVerifyTimeoutNeedsAReport(t *testing.T) {
+	f := newFixture(t, mdm.PlatformIOS, -48*time.Hour)
+	f.started(mdm.InstallActionInstallASAP)
+	f.status(time.Minute, mdm.OSUpdateStatusItem{ProductKey: f.offer.ProductKey, Status: mdm.UpdateStatusInstalling, IsDownloaded: true, DownloadPercentComplete: 1})
+	f.pass()
+	f.now = f.now.Add(20 * time.Minute)
+	f.pass()              // polls again
+	f.status(time.Minute) // the update left the list: the install ended
+	p := f.pass()
+	if p.t.Phase != PhaseVerifying {
+		t.Fatalf("phase %s", p.t.Phase)
+	}
+	ended := p.t.VerifyStartedAt
+	cases := []struct {
+		name     string
+		reported time.Time // when DeviceInformation last answered (old version)
+		wantFail bool
+	}{
+		{"silent for twelve hours", f.in.Facts.InfoUpdatedAt, false},
+		{"answered inside the window", ended.Add(time.Hour), false},
+		{"answered after the window", ended.Add(2*time.Hour + time.Minute), true},
+	}
+	base := *f
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			g := base
+			g.t = t
+			raw, err := base.rec.encode()
+			if err != nil {
+				t.Fatal(err)
+			}
+			g.rec, _ = DecodeRecord(raw)
+			g.queue, g.sent = slices.Clone(base.queue), slices.Clone(base.sent)
+			g.now = ended.Add(12 * time.Hour)
+			g.in.Facts.InfoUpdatedAt = tc.reported
+			p := g.pass()
+			failed := p.t.Step == enforcement.StepFailed && p.t.Reason.Code == enforcement.CodeUpdateFailed
+			if failed != tc.wantFail {
+				t.Fatalf("failed=%v, want %v: phase %s step %s reason %+v", failed, tc.wantFail, p.t.Phase, p.t.Step, p.t.Reason)
+			}
+			if !tc.wantFail && (p.t.Step != enforcement.StepVerifying || g.lastSent() != mdm.RequestDeviceInformation) {
+				t.Errorf("still verifying: step %s sent %v", p.t.Step, g.sent)
+			}
+			if tc.wantFail && !strings.Contains(p.t.Reason.Details["detail"], "still reported 16.7.15 at ") {
+				t.Errorf("detail %q", p.t.Reason.Details["detail"])
+			}
+		})
 	}
 }

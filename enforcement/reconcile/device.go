@@ -50,7 +50,7 @@ func (w *Worker) reconcileWith(ctx context.Context, d *storage.Device, policies 
 		if err := w.policy(ctx, d, facts, us, p, cat, rec, now, &st, dw); err != nil {
 			return st, err
 		}
-		inScope = inScope || (rec.Policies[p.ID].InScope && !p.Paused)
+		inScope = inScope || rec.Policies[p.ID].InScope
 	}
 	for id := range rec.Policies {
 		if !live[id] {
@@ -62,7 +62,8 @@ func (w *Worker) reconcileWith(ctx context.Context, d *storage.Device, policies 
 		}
 	}
 	// Facts are only requested for devices a policy targets: without a
-	// policy the server sends nothing on its own.
+	// policy the server sends nothing on its own. A paused policy still
+	// reads them: pausing stops updates, not the compliance report.
 	if inScope {
 		requested, err := w.requestFacts(ctx, d, rec, now)
 		if err != nil {
@@ -286,8 +287,9 @@ func (w *Worker) removeDeclarations(ctx context.Context, id, policyID string, st
 }
 
 // requestFacts queues DeviceInformation and SecurityInfo when the device's
-// facts are missing or older than a day: planning needs supervision,
-// battery, space and the bootstrap-token requirement.
+// facts are missing or older than half the status TTL: planning needs
+// supervision, battery, space and the bootstrap-token requirement, and the
+// report needs a current version.
 func (w *Worker) requestFacts(ctx context.Context, d *storage.Device, rec *Record, now time.Time) (bool, error) {
 	if !d.Enrolled || now.Sub(rec.FactsRequestedAt) < factsRetry {
 		return false, nil

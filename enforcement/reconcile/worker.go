@@ -98,10 +98,13 @@ func WithLegacyDriver(d LegacyDriver) Option { return func(w *Worker) { w.legacy
 // New builds a Worker.
 func New(store Store, policies Policies, decls Declarations, opts ...Option) *Worker {
 	w := &Worker{store: store, policies: policies, decls: decls, log: slog.Default(), now: time.Now,
-		interval: 5 * time.Minute, factsTTL: 24 * time.Hour, pending: map[string]struct{}{}, wake: make(chan struct{}, 1)}
+		interval: 5 * time.Minute, pending: map[string]struct{}{}, wake: make(chan struct{}, 1)}
 	for _, o := range opts {
 		o(w)
 	}
+	// Facts are read again at half the status TTL, so a device that is
+	// online never drifts to Unknown between two reads.
+	w.factsTTL = w.opts.WithDefaults().StatusTTL / 2
 	return w
 }
 
