@@ -76,6 +76,9 @@ type ChallengeStore interface {
 type BlobStore interface {
 	Blob(ctx context.Context, collection, deviceID string) ([]byte, error)
 	UpdateBlob(ctx context.Context, collection, deviceID string, mutate func(old []byte) ([]byte, error)) error
+	// Blobs reads the records of many devices in several collections at
+	// once: out[collection][deviceID], missing records left out.
+	Blobs(ctx context.Context, deviceIDs []string, collections ...string) (map[string]map[string][]byte, error)
 }
 
 // MetaStore keeps small server-wide settings.

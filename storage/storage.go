@@ -6,7 +6,7 @@ package storage
 import (
 	"errors"
 	"fmt"
-	"regexp"
+	"strings"
 	"time"
 )
 
@@ -29,26 +29,41 @@ type DiskFullError struct{ Err error }
 func (e *DiskFullError) Error() string { return "storage full: " + e.Err.Error() }
 func (e *DiskFullError) Unwrap() error { return e.Err }
 
-var deviceIDPattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$`)
-
 // ValidateDeviceID checks an enrollment id before any key is built from it:
 // ids become bbolt key prefixes, so a separator byte or an empty id would
 // let one device's keys collide with another's.
 func ValidateDeviceID(id string) error {
-	if !deviceIDPattern.MatchString(id) {
+	if !validKey(id, 128, ":") {
 		return fmt.Errorf("%w: device id %q", ErrInvalidID, truncate(id, 64))
 	}
 	return nil
 }
 
-var commandUUIDPattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$`)
-
 // ValidateCommandUUID checks a command UUID before it is used as a key.
 func ValidateCommandUUID(uuid string) error {
-	if !commandUUIDPattern.MatchString(uuid) {
+	if !validKey(uuid, 64, "") {
 		return fmt.Errorf("%w: command uuid %q", ErrInvalidID, truncate(uuid, 64))
 	}
 	return nil
+}
+
+// validKey: 1 to max bytes, a letter or digit first, then letters, digits,
+// '.', '_', '-' and the extra bytes. Checked on every request and for
+// every device of a fan-out, so it is a loop rather than a regexp.
+func validKey(s string, max int, extra string) bool {
+	if len(s) == 0 || len(s) > max {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9':
+		case i > 0 && (c == '.' || c == '_' || c == '-' || strings.IndexByte(extra, c) >= 0):
+		default:
+			return false
+		}
+	}
+	return true
 }
 
 func truncate(s string, n int) string {

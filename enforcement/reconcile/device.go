@@ -2,6 +2,7 @@ package reconcile
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"reflect"
@@ -31,14 +32,10 @@ type deviceWrites struct {
 
 // reconcileWith evaluates one device against every policy and applies the
 // plans. Storage is written only when something changed.
-func (w *Worker) reconcileWith(ctx context.Context, d *storage.Device, policies []enforcement.Policy, cat *enforcement.Catalog, out *writes) (Stats, error) {
+func (w *Worker) reconcileWith(ctx context.Context, d *storage.Device, in stored, policies []enforcement.Policy, cat *enforcement.Catalog, out *writes) (Stats, error) {
 	st := Stats{Devices: 1}
 	now := w.now()
-	facts, us, err := w.facts(ctx, d)
-	if err != nil {
-		return st, err
-	}
-	rec, err := w.record(ctx, d.ID)
+	facts, us, rec, err := decodeStored(d, in)
 	if err != nil {
 		return st, err
 	}
@@ -127,33 +124,54 @@ func (w *Worker) detail(ctx context.Context, id string) (*Detail, error) {
 	return DecodeDetail(raw)
 }
 
-func (w *Worker) facts(ctx context.Context, d *storage.Device) (enforcement.DeviceFacts, *commands.UpdateState, error) {
-	status, err := w.decls.Status(ctx, d.ID)
-	if errors.Is(err, storage.ErrNotFound) {
-		status, err = nil, nil
-	}
-	if err != nil {
-		return enforcement.DeviceFacts{}, nil, err
-	}
-	var us *commands.UpdateState
-	raw, err := w.store.Blob(ctx, commands.UpdateStateCollection, d.ID)
-	switch {
-	case err == nil:
-		if us, err = commands.DecodeUpdateState(raw); err != nil {
-			return enforcement.DeviceFacts{}, nil, err
-		}
-	case !errors.Is(err, storage.ErrNotFound):
-		return enforcement.DeviceFacts{}, nil, err
-	}
-	return BuildFacts(d, status, us), us, nil
-}
+// stored is what a pass reads of one device besides its device record:
+// the engine's record, the legacy update state and the DDM status.
+type stored struct{ record, update, status []byte }
 
-func (w *Worker) record(ctx context.Context, id string) (*Record, error) {
-	raw, err := w.store.Blob(ctx, StateCollection, id)
-	if err != nil && !errors.Is(err, storage.ErrNotFound) {
+// load reads the stored inputs of many devices in one transaction (a
+// page of a pass), not three per device.
+func (w *Worker) load(ctx context.Context, ids []string) (map[string]stored, error) {
+	m, err := w.store.Blobs(ctx, ids, StateCollection, commands.UpdateStateCollection, storage.DDMStatusCollection)
+	if err != nil {
 		return nil, err
 	}
-	return DecodeRecord(raw)
+	out := make(map[string]stored, len(ids))
+	for _, id := range ids {
+		out[id] = stored{record: m[StateCollection][id], update: m[commands.UpdateStateCollection][id],
+			status: m[storage.DDMStatusCollection][id]}
+	}
+	return out, nil
+}
+
+// loadOne is load for one device, decoded.
+func (w *Worker) loadOne(ctx context.Context, d *storage.Device) (enforcement.DeviceFacts, *commands.UpdateState, *Record, error) {
+	m, err := w.load(ctx, []string{d.ID})
+	if err != nil {
+		return enforcement.DeviceFacts{}, nil, nil, err
+	}
+	return decodeStored(d, m[d.ID])
+}
+
+func decodeStored(d *storage.Device, in stored) (enforcement.DeviceFacts, *commands.UpdateState, *Record, error) {
+	var us *commands.UpdateState
+	var status *ddm.DeviceStatus
+	var err error
+	if in.update != nil {
+		if us, err = commands.DecodeUpdateState(in.update); err != nil {
+			return enforcement.DeviceFacts{}, nil, nil, err
+		}
+	}
+	if in.status != nil {
+		status = &ddm.DeviceStatus{}
+		if err := json.Unmarshal(in.status, status); err != nil {
+			return enforcement.DeviceFacts{}, nil, nil, fmt.Errorf("stored DDM status of %s: %w", d.ID, err)
+		}
+	}
+	rec, err := DecodeRecord(in.record)
+	if err != nil {
+		return enforcement.DeviceFacts{}, nil, nil, err
+	}
+	return BuildFacts(d, status, us), us, rec, nil
 }
 
 // policy evaluates and applies one policy for one device.

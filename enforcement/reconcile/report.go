@@ -171,11 +171,7 @@ func (w *Worker) Explain(ctx context.Context, id string, events EventSource) (*W
 	if _, err := w.ReconcileDevice(ctx, id); err != nil {
 		return nil, err
 	}
-	f, _, err := w.facts(ctx, d)
-	if err != nil {
-		return nil, err
-	}
-	rec, err := w.record(ctx, id)
+	f, _, rec, err := w.loadOne(ctx, d)
 	if err != nil {
 		return nil, err
 	}

@@ -105,11 +105,7 @@ func (w *Worker) Forecast(ctx context.Context, policyID string) (*rollout.Foreca
 }
 
 func (w *Worker) forecastDevice(ctx context.Context, d *storage.Device, policyID string) (*rollout.ForecastDevice, error) {
-	f, us, err := w.facts(ctx, d)
-	if err != nil {
-		return nil, err
-	}
-	rec, err := w.record(ctx, d.ID)
+	f, us, rec, err := w.loadOne(ctx, d)
 	if err != nil {
 		return nil, err
 	}

@@ -3,9 +3,11 @@ package reconcile
 import (
 	"encoding/json"
 	"fmt"
+	"strconv"
 	"time"
 
 	"github.com/tidemark-mdm/tidemark/enforcement"
+	"github.com/tidemark-mdm/tidemark/internal/binrec"
 )
 
 // Collections. A pass reads only the compact StateCollection record of
@@ -64,7 +66,13 @@ type PolicyDetail struct {
 // DecodeRecord reads a stored Record.
 func DecodeRecord(raw []byte) (*Record, error) {
 	r := &Record{}
-	if len(raw) > 0 {
+	switch {
+	case binrec.IsBinary(raw):
+		var err error
+		if r, err = decodeRecordBinary(raw); err != nil {
+			return nil, err
+		}
+	case len(raw) > 0: // written before the binary form
 		if err := json.Unmarshal(raw, r); err != nil {
 			return nil, fmt.Errorf("enforcement record: %w", err)
 		}
@@ -77,7 +85,7 @@ func DecodeRecord(raw []byte) (*Record, error) {
 
 func (r *Record) encode() ([]byte, error) {
 	r.Version = recordVersion
-	return json.Marshal(r)
+	return encodeRecordBinary(r), nil
 }
 
 // DecodeDetail reads a stored Detail.
@@ -107,14 +115,21 @@ func (pr *PolicyRecord) evaluation(deviceID, policyID string) enforcement.Evalua
 		Target: enforcement.ResolvedTarget{OSVersion: s.TargetVersion, BuildVersion: s.TargetBuild, LocalDeadline: s.LocalDeadline}}
 }
 
-// planKey fingerprints what of a plan is worth storing again when it changes.
+// planKey fingerprints what of a plan is worth storing again when it
+// changes. Built for every device of every pass, so without fmt.
 func planKey(p enforcement.DevicePlan) string {
-	key := fmt.Sprintf("%t|%s|%s|%s|%s|%s", p.InScope, p.Path, p.Action, p.Target.OSVersion, p.Target.BuildVersion, p.Target.LocalDeadline)
+	b := make([]byte, 0, 96)
+	b = strconv.AppendBool(b, p.InScope)
+	for _, s := range []string{string(p.Path), string(p.Action), p.Target.OSVersion, p.Target.BuildVersion, p.Target.LocalDeadline} {
+		b = append(append(b, '|'), s...)
+	}
 	for _, r := range p.Reasons {
-		key += "|" + string(r.Code)
+		b = append(append(b, '|'), r.Code...)
 	}
-	if p.Legacy != nil {
-		key += fmt.Sprintf("|%s|%s|%s", p.Legacy.Step, p.Legacy.InstallAction, p.Legacy.ProductKey)
+	if l := p.Legacy; l != nil {
+		for _, s := range []string{string(l.Step), l.InstallAction, l.ProductKey} {
+			b = append(append(b, '|'), s...)
+		}
 	}
-	return key
+	return string(b)
 }

@@ -20,6 +20,7 @@ type Store interface {
 	Device(ctx context.Context, id string) (*storage.Device, error)
 	Devices(ctx context.Context, f storage.DeviceFilter) ([]storage.Device, error)
 	Blob(ctx context.Context, collection, id string) ([]byte, error)
+	Blobs(ctx context.Context, ids []string, collections ...string) (map[string]map[string][]byte, error)
 	UpdateBlob(ctx context.Context, collection, id string, mutate func([]byte) ([]byte, error)) error
 	ForEachBlob(ctx context.Context, collection string, fn func(id string, raw []byte) error) error
 	PutBlobs(ctx context.Context, collection string, values map[string][]byte) error
@@ -34,11 +35,10 @@ type Policies interface {
 	Catalog(ctx context.Context) (*enforcement.Catalog, error)
 }
 
-// Declarations writes per-device declarations and reads DDM status.
+// Declarations writes per-device declarations.
 type Declarations interface {
 	PutDeviceDeclaration(ctx context.Context, deviceID string, d *ddm.Declaration) (bool, error)
 	DeleteDeviceDeclaration(ctx context.Context, deviceID, id string) (bool, error)
-	Status(ctx context.Context, id string) (*ddm.DeviceStatus, error)
 }
 
 // LegacyDriver carries out legacy-path plans (MDM commands). It may add a
@@ -205,9 +205,17 @@ func (w *Worker) ReconcileAll(ctx context.Context) (Stats, error) {
 			return st, err
 		}
 		// A page's records and events are written in one transaction.
+		ids := make([]string, len(page))
+		for i := range page {
+			ids[i] = page[i].ID
+		}
+		in, err := w.load(ctx, ids)
+		if err != nil {
+			return st, err
+		}
 		batch := newWrites()
 		for i := range page {
-			s, err := w.reconcileWith(ctx, &page[i], policies, cat, batch)
+			s, err := w.reconcileWith(ctx, &page[i], in[page[i].ID], policies, cat, batch)
 			st.add(s)
 			if err != nil {
 				return st, err
@@ -241,8 +249,12 @@ func (w *Worker) ReconcileDevice(ctx context.Context, id string) (Stats, error) 
 	if err := w.beginRollout(ctx, policies, false); err != nil {
 		return Stats{}, err
 	}
+	in, err := w.load(ctx, []string{id})
+	if err != nil {
+		return Stats{}, err
+	}
 	batch := newWrites()
-	st, err := w.reconcileWith(ctx, d, policies, cat, batch)
+	st, err := w.reconcileWith(ctx, d, in[id], policies, cat, batch)
 	if err != nil {
 		return st, err
 	}

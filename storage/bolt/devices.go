@@ -19,20 +19,20 @@ func bootstrapKey(id string) []byte  { return []byte("b:" + id) }
 func unlockKey(id string) []byte     { return []byte("u:" + id) }
 
 func loadDevice(tx *bolt.Tx, id string) (*storage.Device, error) {
-	var d storage.Device
-	ok, err := getJSON(tx.Bucket(bDevices), []byte(id), &d)
-	if err != nil {
-		return nil, err
-	}
-	if !ok {
+	raw := tx.Bucket(bDevices).Get([]byte(id))
+	if raw == nil {
 		return nil, fmt.Errorf("device %s: %w", id, storage.ErrNotFound)
+	}
+	var d storage.Device
+	if err := decodeDevice(raw, &d); err != nil {
+		return nil, fmt.Errorf("device %s: %w", id, err)
 	}
 	return &d, nil
 }
 
 func saveDevice(tx *bolt.Tx, d *storage.Device) error {
 	d.Version = deviceRecordVersion
-	if err := putJSON(tx.Bucket(bDevices), []byte(d.ID), d); err != nil {
+	if err := tx.Bucket(bDevices).Put([]byte(d.ID), encodeDevice(d)); err != nil {
 		return err
 	}
 	if d.Enrolled {
@@ -244,8 +244,8 @@ func (s *Store) Devices(ctx context.Context, f storage.DeviceFilter) ([]storage.
 				return err
 			}
 			var d storage.Device
-			if err := jsonUnmarshal(v, &d); err != nil {
-				return err
+			if err := decodeDevice(v, &d); err != nil {
+				return fmt.Errorf("device %s: %w", k, err)
 			}
 			if !matches(&d, f) {
 				continue

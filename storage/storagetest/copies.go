@@ -43,7 +43,11 @@ func byteReads(t *testing.T, s storage.Store) map[string]func() []byte {
 			r, err := s.Results(ctx(t), "a", 1)
 			return must(r[0].Raw, err)
 		},
-		"Blob":           func() []byte { return must(s.Blob(ctx(t), "state", "a")) },
+		"Blob": func() []byte { return must(s.Blob(ctx(t), "state", "a")) },
+		"Blobs": func() []byte {
+			m, err := s.Blobs(ctx(t), []string{"a"}, "state")
+			return must(m["state"]["a"], err)
+		},
 		"Meta":           func() []byte { return must(s.Meta(ctx(t), "key")) },
 		"BootstrapToken": func() []byte { return must(s.BootstrapToken(ctx(t), "a")) },
 		"UnlockToken":    func() []byte { return must(s.UnlockToken(ctx(t), "a")) },

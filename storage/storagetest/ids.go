@@ -76,6 +76,7 @@ func idCalls(c context.Context, s storage.Store, valid string) map[string]func(i
 		"AddEvents":  func(id string) error { return s.AddEvents(c, ev(valid), ev(id)) },
 		"Blob":       func(id string) error { _, err := s.Blob(c, "state", id); return err },
 		"UpdateBlob": func(id string) error { return s.UpdateBlob(c, "state", id, neverMutate) },
+		"Blobs":      func(id string) error { _, err := s.Blobs(c, []string{valid, id}, "state"); return err },
 		"Events":     func(id string) error { _, err := s.Events(c, id, 0); return err },
 	}
 }

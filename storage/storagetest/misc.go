@@ -112,6 +112,13 @@ func testBlobRoundTrip(t *testing.T, s storage.Store) {
 	}
 	_, err = s.Blob(ctx(t), "ddmstatus", "a")
 	wantErr(t, "Blob of another collection", err, storage.ErrNotFound)
+	noErr(t, "UpdateBlob", s.UpdateBlob(ctx(t), "ddmstatus", "b", func([]byte) ([]byte, error) { return []byte("B"), nil }))
+	many, err := s.Blobs(ctx(t), []string{"a", "b", "c"}, "updatestate", "ddmstatus", "never-written")
+	noErr(t, "Blobs", err)
+	if len(many) != 3 || len(many["updatestate"]) != 1 || string(many["updatestate"]["a"]) != `{"v":2}` ||
+		len(many["ddmstatus"]) != 1 || string(many["ddmstatus"]["b"]) != "B" || len(many["never-written"]) != 0 {
+		t.Fatalf("Blobs = %q", many)
+	}
 	put(nil)
 	_, err = s.Blob(ctx(t), "updatestate", "a")
 	wantErr(t, "Blob after nil", err, storage.ErrNotFound)
