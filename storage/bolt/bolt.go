@@ -46,6 +46,7 @@ type Store struct {
 	db         *bolt.DB
 	maxResults int
 	maxEvents  int
+	sent       sentMarks
 }
 
 // Option configures a Store.

@@ -79,6 +79,9 @@ func (s *Store) Authenticate(ctx context.Context, e storage.Enrollment, at time.
 		mergeFacts(&d.Facts, e.Facts)
 		return saveDevice(tx, d)
 	})
+	if err == nil && reenrolled {
+		s.sent.dropDevice(e.DeviceID) // its queue was cleared
+	}
 	return reenrolled, err
 }
 

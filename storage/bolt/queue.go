@@ -79,21 +79,32 @@ func (s *Store) NextCommand(ctx context.Context, id string, idle bool, at time.T
 	if err := storage.ValidateDeviceID(id); err != nil {
 		return nil, err
 	}
-	// Most connects find an empty queue: answer those from a read-only
-	// transaction and take the write lock only to record a delivery.
-	var pending bool
+	// Connects are answered from a read-only transaction; the delivery is
+	// counted in memory (see sentMarks). Only an Idle that must clear
+	// NotNow marks, a new session, writes.
+	var out *storage.Command
+	var clearNotNow bool
 	err := s.view(func(tx *bolt.Tx) error {
 		if tx.Bucket(bEnrolled).Get([]byte(id)) == nil {
 			return nil
 		}
-		k, _ := tx.Bucket(bQueue).Cursor().Seek(prefix(id))
-		pending = k != nil && bytes.HasPrefix(k, prefix(id))
-		return nil
+		e, found, err := peekNext(tx, id, idle)
+		if err != nil || !found {
+			return err
+		}
+		if idle && e.NotNow {
+			clearNotNow = true
+			return nil
+		}
+		out, err = queuedCommand(tx, id, e.UUID)
+		return err
 	})
-	if err != nil || !pending {
-		return nil, err
+	if err != nil || !clearNotNow {
+		if out != nil {
+			s.sent.add(id, out.UUID, at)
+		}
+		return out, err
 	}
-	var out *storage.Command
 	err = s.update(func(tx *bolt.Tx) error {
 		var err error
 		out, err = nextCommand(tx, id, idle, at)
@@ -139,13 +150,44 @@ func nextCommand(tx *bolt.Tx, id string, idle bool, at time.Time) (*storage.Comm
 	if err := putJSON(q, chosenKey, chosen); err != nil {
 		return nil, err
 	}
+	return queuedCommand(tx, id, chosen.UUID)
+}
+
+// peekNext finds, without writing, the entry a connect would deliver. On
+// Idle it returns a NotNow entry when there is one anywhere in the queue:
+// the caller must then clear the marks in a write (nextCommand).
+func peekNext(tx *bolt.Tx, id string, idle bool) (storage.QueueEntry, bool, error) {
+	c := tx.Bucket(bQueue).Cursor()
+	p := prefix(id)
+	var chosen storage.QueueEntry
+	found := false
+	for k, v := c.Seek(p); k != nil && bytes.HasPrefix(k, p); k, v = c.Next() {
+		var e storage.QueueEntry
+		if err := jsonUnmarshal(v, &e); err != nil {
+			return e, false, err
+		}
+		switch {
+		case idle && e.NotNow:
+			return e, true, nil
+		case !found && !e.NotNow:
+			chosen, found = e, true
+			if !idle {
+				return chosen, true, nil
+			}
+		}
+	}
+	return chosen, found, nil
+}
+
+// queuedCommand loads the command a queue entry refers to (Raw copied).
+func queuedCommand(tx *bolt.Tx, id, uuid string) (*storage.Command, error) {
 	var rec commandRecord
-	ok, err := getJSON(tx.Bucket(bCommands), []byte(chosen.UUID), &rec)
+	ok, err := getJSON(tx.Bucket(bCommands), []byte(uuid), &rec)
 	if err != nil {
 		return nil, err
 	}
 	if !ok {
-		return nil, fmt.Errorf("queue of %s references missing command %s", id, chosen.UUID)
+		return nil, fmt.Errorf("queue of %s references missing command %s", id, uuid)
 	}
 	cmd := rec.Command
 	cmd.Raw = clone(cmd.Raw)
@@ -221,6 +263,7 @@ func (s *Store) Queue(ctx context.Context, id string) ([]storage.QueueEntry, err
 		}
 		return nil
 	})
+	s.sent.apply(id, out)
 	return out, err
 }
 
@@ -229,7 +272,7 @@ func (s *Store) Cancel(ctx context.Context, id, uuid string) error {
 	if err := storage.ValidateDeviceID(id); err != nil {
 		return err
 	}
-	return s.update(func(tx *bolt.Tx) error {
+	err := s.update(func(tx *bolt.Tx) error {
 		ok, err := dequeue(tx, id, uuid)
 		if err != nil {
 			return err
@@ -239,6 +282,10 @@ func (s *Store) Cancel(ctx context.Context, id, uuid string) error {
 		}
 		return nil
 	})
+	if err == nil {
+		s.sent.forget(id, uuid)
+	}
+	return err
 }
 
 // Command implements storage.QueueStore.

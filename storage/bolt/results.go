@@ -23,58 +23,71 @@ func (s *Store) StoreReport(ctx context.Context, r storage.Result, fx storage.Re
 		return 0, err
 	}
 	var outcome storage.ReportOutcome
+	var folded sentMark
 	err := s.update(func(tx *bolt.Tx) error {
 		var err error
-		outcome, err = s.storeReport(tx, r, fx)
+		outcome, folded, err = s.storeReport(tx, r, fx)
 		return err
 	})
+	if err == nil {
+		switch outcome {
+		case storage.ReportNotNow:
+			s.sent.drop(r.DeviceID, r.UUID, folded)
+		case storage.ReportStored:
+			s.sent.forget(r.DeviceID, r.UUID)
+		}
+	}
 	return outcome, err
 }
 
-func (s *Store) storeReport(tx *bolt.Tx, r storage.Result, fx storage.ResultEffects) (storage.ReportOutcome, error) {
+func (s *Store) storeReport(tx *bolt.Tx, r storage.Result, fx storage.ResultEffects) (storage.ReportOutcome, sentMark, error) {
 	results := tx.Bucket(bResults)
 	rk := subKey(r.DeviceID, r.UUID)
 	if results.Get(rk) != nil {
-		return storage.ReportDuplicate, nil
+		return storage.ReportDuplicate, sentMark{}, nil
 	}
 	if r.Status == "NotNow" {
-		return markNotNow(tx, r.DeviceID, r.UUID)
+		return s.markNotNow(tx, r.DeviceID, r.UUID)
 	}
 	queued, err := dequeue(tx, r.DeviceID, r.UUID)
 	if err != nil {
-		return 0, err
+		return 0, sentMark{}, err
 	}
 	if !queued {
-		return storage.ReportUnknownCommand, nil
+		return storage.ReportUnknownCommand, sentMark{}, nil
 	}
 	r.Version = resultRecordVersion
 	r.Raw = clone(r.Raw)
 	if err := putJSON(results, rk, r); err != nil {
-		return 0, err
+		return 0, sentMark{}, err
 	}
 	if err := s.appendResultHistory(tx, r.DeviceID, r.UUID); err != nil {
-		return 0, err
+		return 0, sentMark{}, err
 	}
 	if err := applyEffects(tx, r.DeviceID, fx); err != nil {
-		return 0, err
+		return 0, sentMark{}, err
 	}
-	return storage.ReportStored, s.addEvents(tx, fx.Events...)
+	return storage.ReportStored, sentMark{}, s.addEvents(tx, fx.Events...)
 }
 
-func markNotNow(tx *bolt.Tx, id, uuid string) (storage.ReportOutcome, error) {
+// markNotNow flags the entry and folds the deliveries counted in memory
+// into it, since it is written anyway.
+func (s *Store) markNotNow(tx *bolt.Tx, id, uuid string) (storage.ReportOutcome, sentMark, error) {
 	seq := tx.Bucket(bQueueIdx).Get(subKey(id, uuid))
 	if seq == nil {
-		return storage.ReportUnknownCommand, nil
+		return storage.ReportUnknownCommand, sentMark{}, nil
 	}
 	q := tx.Bucket(bQueue)
 	key := append(prefix(id), seq...)
 	var e storage.QueueEntry
 	if _, err := getJSON(q, key, &e); err != nil {
-		return 0, err
+		return 0, sentMark{}, err
 	}
+	mk := s.sent.get(id, uuid)
+	fold(&e, mk)
 	e.NotNow = true
 	e.NotNowCount++
-	return storage.ReportNotNow, putJSON(q, key, e)
+	return storage.ReportNotNow, mk, putJSON(q, key, e)
 }
 
 func applyEffects(tx *bolt.Tx, id string, fx storage.ResultEffects) error {
