@@ -15,8 +15,11 @@ import (
 )
 
 // SchemaVersion is written to the meta bucket; a file with a newer version
-// is refused rather than misread.
-const SchemaVersion = 1
+// is refused rather than misread. Version 2 stores device and enforcement
+// records in binary (internal/binrec); version 1 files are upgraded in
+// place, since their JSON records are still read and are rewritten in the
+// new form as they change.
+const SchemaVersion = 2
 
 var (
 	bMeta       = []byte("meta")
@@ -96,7 +99,9 @@ func (s *Store) init() error {
 			if _, err := fmt.Sscan(string(v), &got); err != nil || got > SchemaVersion {
 				return fmt.Errorf("database schema version %q is newer than this binary supports (%d)", v, SchemaVersion)
 			}
-			return nil
+			if got == SchemaVersion {
+				return nil
+			}
 		}
 		return meta.Put([]byte("schema"), fmt.Appendf(nil, "%d", SchemaVersion))
 	})

@@ -1,6 +1,7 @@
 package bolt_test
 
 import (
+	"context"
 	"errors"
 	"os"
 	"path/filepath"
@@ -95,6 +96,41 @@ func TestSchemaVersionInMeta(t *testing.T) {
 		}
 		if got := string(meta.Get([]byte("schema"))); got != strconv.Itoa(bolt.SchemaVersion) {
 			t.Fatalf("schema = %q, want %d", got, bolt.SchemaVersion)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// A version 1 file (JSON records) opens, keeps its records readable, and
+// is marked version 2 so that an older binary refuses it.
+func TestSchemaV1Upgraded(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "tidemark.db")
+	openAt(t, path).Close()
+	db, err := bbolt.Open(path, 0o600, &bbolt.Options{Timeout: time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = db.Update(func(tx *bbolt.Tx) error {
+		if err := tx.Bucket([]byte("devices")).Put([]byte("old"), []byte(`{"v":1,"id":"old","enrolled":true,"first_seen":"2025-01-02T03:04:05Z","bootstrap_escrowed":false,"has_unlock_token":false,"facts":{"platform":"macOS","os_version":"14.7"}}`)); err != nil {
+			return err
+		}
+		return tx.Bucket([]byte("meta")).Put([]byte("schema"), []byte("1"))
+	})
+	db.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := openAt(t, path)
+	d, err := s.Device(context.Background(), "old")
+	if err != nil || d.Facts.OSVersion != "14.7" || !d.Enrolled {
+		t.Fatalf("old record: %+v %v", d, err)
+	}
+	err = s.DB().View(func(tx *bbolt.Tx) error {
+		if got := string(tx.Bucket([]byte("meta")).Get([]byte("schema"))); got != strconv.Itoa(bolt.SchemaVersion) {
+			t.Errorf("schema = %q after the upgrade", got)
 		}
 		return nil
 	})
