@@ -38,6 +38,7 @@ const (
 	CodeScheduleFailed              Code = "schedule_failed"
 	CodeStatusErrorNoDetail         Code = "status_error_no_detail"
 	CodeDownloadStalled             Code = "download_stalled"
+	CodeDownloadStuck               Code = "download_stuck"
 	CodeIdleAfterInstallRequest     Code = "idle_after_install_request"
 	CodeNetworkInsufficient         Code = "network_insufficient"
 	CodeInstallActionUnsupported    Code = "install_action_unsupported"

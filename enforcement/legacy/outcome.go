@@ -106,7 +106,12 @@ func (p *pass) trackReason() (enforcement.Reason, bool) {
 	case t.Condition != nil && t.Condition.Code != "":
 		return p.conditionReason(t.Condition), true
 	case len(t.ZeroProgress) > 0:
-		return enforcement.NewReason(enforcement.CodeDownloadStalled, "checks", strconv.Itoa(len(t.ZeroProgress)), "since", stamp(t.ZeroProgress[0])), true
+		code := enforcement.CodeDownloadStalled
+		if t.Assumed && len(t.ZeroProgress) > p.cfg.StallChecks {
+			// Still nothing after the install request: a person must act.
+			code = enforcement.CodeDownloadStuck
+		}
+		return enforcement.NewReason(code, "checks", strconv.Itoa(len(t.ZeroProgress)), "since", stamp(t.ZeroProgress[0])), true
 	case t.IdlePolls > 0:
 		return enforcement.NewReason(enforcement.CodeIdleAfterInstallRequest, "polls", strconv.Itoa(t.IdlePolls)), true
 	case t.Phase == PhaseFind && t.NotFound.Scans > 0:

@@ -166,6 +166,17 @@ func TestPassDownloadStallNeedsSpreadChecks(t *testing.T) {
 	if f.lastSent() != "ScheduleOSUpdate:InstallASAP" || p.t.Reason.Code != enforcement.CodeDownloadStalled {
 		t.Errorf("sent %v reason %s", f.sent, p.t.Reason.Code)
 	}
+	// Still at 0 % two hours after the install request: the assumption did
+	// not help, and the admin is told to act.
+	f.scheduled(mdm.UpdateResult{ProductKey: f.offer.ProductKey, InstallAction: mdm.InstallActionInstallASAP, Status: mdm.UpdateStatusDownloading})
+	f.pass()
+	f.now = f.now.Add(2 * time.Hour) // past the gap between strikes
+	f.pass()                         // polls
+	f.status(time.Minute, stuck)
+	p = f.pass()
+	if len(p.t.ZeroProgress) != 4 || p.t.Reason.Code != enforcement.CodeDownloadStuck || p.t.Reason.Severity != enforcement.SeverityBlocking {
+		t.Errorf("after the install request: strikes %d reason %+v", len(p.t.ZeroProgress), p.t.Reason)
+	}
 }
 
 func TestPassIdleFallsBackKeepingTheDeadline(t *testing.T) {
