@@ -22,24 +22,29 @@ import (
 const SchemaVersion = 2
 
 var (
-	bMeta       = []byte("meta")
-	bDevices    = []byte("devices")
-	bEnrolled   = []byte("enrolled")
-	bCertBind   = []byte("certbind")
-	bSecrets    = []byte("secrets")
-	bCommands   = []byte("commands")
-	bQueue      = []byte("queue")
-	bQueueIdx   = []byte("queueidx")
-	bResults    = []byte("results")
-	bResultHist = []byte("resulthist")
-	bEvents     = []byte("events")
-	bOutbox     = []byte("outbox")
-	bChallenges = []byte("challenges")
-	blobPrefix  = "blob:"
+	bMeta     = []byte("meta")
+	bDevices  = []byte("devices")
+	bEnrolled = []byte("enrolled")
+	bCertBind = []byte("certbind")
+	bSecrets  = []byte("secrets")
+	bCommands = []byte("commands")
+	bQueue    = []byte("queue")
+	bQueueIdx = []byte("queueidx")
+	// bQueueNotNow holds the ids of devices with an entry marked NotNow, so
+	// an Idle connect knows without reading the whole queue whether it
+	// must clear marks. Set with the mark; removed when the marks are
+	// cleared (a stale id only costs one write).
+	bQueueNotNow = []byte("queuenotnow")
+	bResults     = []byte("results")
+	bResultHist  = []byte("resulthist")
+	bEvents      = []byte("events")
+	bOutbox      = []byte("outbox")
+	bChallenges  = []byte("challenges")
+	blobPrefix   = "blob:"
 )
 
 var allBuckets = [][]byte{bMeta, bDevices, bEnrolled, bCertBind, bSecrets, bCommands,
-	bQueue, bQueueIdx, bResults, bResultHist, bEvents, bOutbox, bChallenges}
+	bQueue, bQueueIdx, bQueueNotNow, bResults, bResultHist, bEvents, bOutbox, bChallenges}
 
 // ErrLocked is returned when another process holds the database.
 var ErrLocked = errors.New("database is locked by another process")
@@ -88,8 +93,14 @@ func Open(path string, lockTimeout time.Duration, opts ...Option) (*Store, error
 
 func (s *Store) init() error {
 	return s.update(func(tx *bolt.Tx) error {
+		rebuildNotNow := tx.Bucket(bQueueNotNow) == nil && tx.Bucket(bQueue) != nil
 		for _, name := range allBuckets {
 			if _, err := tx.CreateBucketIfNotExists(name); err != nil {
+				return err
+			}
+		}
+		if rebuildNotNow { // a file from before the index existed
+			if err := indexNotNow(tx); err != nil {
 				return err
 			}
 		}

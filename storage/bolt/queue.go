@@ -142,6 +142,11 @@ func nextCommand(tx *bolt.Tx, id string, idle bool, at time.Time) (*storage.Comm
 			}
 		}
 	}
+	if idle {
+		if err := tx.Bucket(bQueueNotNow).Delete([]byte(id)); err != nil {
+			return nil, err
+		}
+	}
 	if chosenKey == nil {
 		return nil, nil
 	}
@@ -153,30 +158,42 @@ func nextCommand(tx *bolt.Tx, id string, idle bool, at time.Time) (*storage.Comm
 	return queuedCommand(tx, id, chosen.UUID)
 }
 
-// peekNext finds, without writing, the entry a connect would deliver. On
-// Idle it returns a NotNow entry when there is one anywhere in the queue:
-// the caller must then clear the marks in a write (nextCommand).
+// peekNext finds, without writing, the entry a connect would deliver: the
+// first entry not marked NotNow. On Idle, when the device has NotNow marks
+// (bQueueNotNow), it returns found with NotNow set: the caller must clear
+// the marks in a write (nextCommand). Without marks it reads one entry.
 func peekNext(tx *bolt.Tx, id string, idle bool) (storage.QueueEntry, bool, error) {
+	if idle && tx.Bucket(bQueueNotNow).Get([]byte(id)) != nil {
+		return storage.QueueEntry{NotNow: true}, true, nil
+	}
 	c := tx.Bucket(bQueue).Cursor()
 	p := prefix(id)
-	var chosen storage.QueueEntry
-	found := false
 	for k, v := c.Seek(p); k != nil && bytes.HasPrefix(k, p); k, v = c.Next() {
 		var e storage.QueueEntry
 		if err := jsonUnmarshal(v, &e); err != nil {
 			return e, false, err
 		}
-		switch {
-		case idle && e.NotNow:
+		if !e.NotNow {
 			return e, true, nil
-		case !found && !e.NotNow:
-			chosen, found = e, true
-			if !idle {
-				return chosen, true, nil
-			}
 		}
 	}
-	return chosen, found, nil
+	return storage.QueueEntry{}, false, nil
+}
+
+// indexNotNow fills bQueueNotNow from the queue (files written before it).
+func indexNotNow(tx *bolt.Tx) error {
+	nn := tx.Bucket(bQueueNotNow)
+	return tx.Bucket(bQueue).ForEach(func(k, v []byte) error {
+		var e storage.QueueEntry
+		if err := jsonUnmarshal(v, &e); err != nil {
+			return err
+		}
+		if !e.NotNow {
+			return nil
+		}
+		id, _, _ := bytes.Cut(k, []byte{0})
+		return nn.Put(clone(id), nil)
+	})
 }
 
 // queuedCommand loads the command a queue entry refers to (Raw copied).
@@ -241,6 +258,9 @@ func clearQueue(tx *bolt.Tx, id string) (int, error) {
 		if _, err := dequeue(tx, id, u); err != nil {
 			return 0, err
 		}
+	}
+	if err := tx.Bucket(bQueueNotNow).Delete([]byte(id)); err != nil {
+		return 0, err
 	}
 	return len(uuids), nil
 }

@@ -87,6 +87,9 @@ func (s *Store) markNotNow(tx *bolt.Tx, id, uuid string) (storage.ReportOutcome,
 	fold(&e, mk)
 	e.NotNow = true
 	e.NotNowCount++
+	if err := tx.Bucket(bQueueNotNow).Put([]byte(id), nil); err != nil {
+		return 0, sentMark{}, err
+	}
 	return storage.ReportNotNow, mk, putJSON(q, key, e)
 }
 

@@ -94,3 +94,49 @@ func TestDeliveryCountedWithoutAWrite(t *testing.T) {
 		t.Fatalf("after the new session: %+v", q)
 	}
 }
+
+// A file written before the NotNow index existed gets it at open: a new
+// session (Idle) then makes the NotNow command eligible again, as before.
+func TestNotNowIndexRebuiltAtOpen(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "t.db")
+	s, err := Open(path, time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	at := time.Date(2026, 11, 22, 9, 0, 0, 0, time.UTC)
+	err = s.update(func(tx *bolt.Tx) error {
+		return saveDevice(tx, &storage.Device{ID: "dev", Enrolled: true, FirstSeen: at})
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, u := range []string{"c1", "c2"} {
+		cmd := storage.Command{UUID: u, RequestType: "DeviceInformation", Raw: []byte("<plist/>"), CreatedAt: at}
+		if err := s.Enqueue(ctx, cmd, []string{"dev"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := s.NextCommand(ctx, "dev", true, at); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.StoreReport(ctx, storage.Result{DeviceID: "dev", UUID: "c1", Status: "NotNow", At: at}, storage.ResultEffects{}); err != nil {
+		t.Fatal(err)
+	}
+	err = s.update(func(tx *bolt.Tx) error { return tx.DeleteBucket(bQueueNotNow) })
+	s.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s, err = Open(path, time.Second); err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	c, err := s.NextCommand(ctx, "dev", true, at.Add(time.Hour))
+	if err != nil || c == nil || c.UUID != "c1" {
+		t.Fatalf("new session after the upgrade: %+v %v", c, err)
+	}
+	if q, _ := s.Queue(ctx, "dev"); q[0].NotNow {
+		t.Errorf("NotNow not cleared: %+v", q)
+	}
+}
