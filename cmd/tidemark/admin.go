@@ -90,13 +90,9 @@ func newPushCertCmd(g *globalFlags) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			c, err := g.client()
-			if err != nil {
-				return err
-			}
 			var info api.PushCertInfo
 			req := api.PushCertUpload{CertPEM: string(certPEM), KeyPEM: string(keyPEM), Force: force}
-			if err := c.Do(cmd.Context(), http.MethodPut, "/v1/push-cert", req, &info); err != nil {
+			if err := g.do(cmd, http.MethodPut, "/v1/push-cert", req, &info); err != nil {
 				return err
 			}
 			return printPushInfo(cmd, g, info)
@@ -112,12 +108,8 @@ func newPushCertCmd(g *globalFlags) *cobra.Command {
 		Short: "Show the configured push certificate",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := g.client()
-			if err != nil {
-				return err
-			}
 			var info api.PushCertInfo
-			if err := c.Do(cmd.Context(), http.MethodGet, "/v1/push-cert", nil, &info); err != nil {
+			if err := g.getJSON(cmd, "/v1/push-cert", &info); err != nil {
 				return err
 			}
 			return printPushInfo(cmd, g, info)
@@ -147,16 +139,12 @@ func newEventsCmd(g *globalFlags) *cobra.Command {
 		Short: "Show a device's (or the server's) recent events, newest first",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := g.client()
-			if err != nil {
-				return err
-			}
 			p := "/v1/events?limit=" + strconv.Itoa(limit)
 			if device != "" {
 				p = "/v1/devices/" + url.PathEscape(device) + "/events?limit=" + strconv.Itoa(limit)
 			}
 			var ev []storage.Event
-			if err := c.Do(cmd.Context(), http.MethodGet, p, nil, &ev); err != nil {
+			if err := g.getJSON(cmd, p, &ev); err != nil {
 				return err
 			}
 			return g.emit(cmd.OutOrStdout(), ev, func() error {

@@ -35,13 +35,9 @@ func newCatalogImportCmd(g *globalFlags) *cobra.Command {
 			if !json.Valid(raw) {
 				return fmt.Errorf("%s is not JSON: expected Apple's pmv document", args[0])
 			}
-			c, err := g.client()
-			if err != nil {
-				return err
-			}
 			var change policysvc.CatalogChange
 			path := "/v1/catalog?source=" + url.QueryEscape("file:"+filepath.Base(args[0]))
-			if err := c.Do(cmd.Context(), http.MethodPost, path, json.RawMessage(raw), &change); err != nil {
+			if err := g.do(cmd, http.MethodPost, path, json.RawMessage(raw), &change); err != nil {
 				return err
 			}
 			return g.emit(cmd.OutOrStdout(), change, func() error { return printCatalogChange(cmd.OutOrStdout(), change) })
@@ -56,16 +52,12 @@ func newCatalogShowCmd(g *globalFlags) *cobra.Command {
 		Short: "Show the current catalog: releases per platform with dates, device counts and flags",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := g.client()
-			if err != nil {
-				return err
-			}
 			var sum policysvc.CatalogSummary
 			path := "/v1/catalog"
 			if platform != "" {
 				path += "?platform=" + url.QueryEscape(platform)
 			}
-			if err := c.Do(cmd.Context(), http.MethodGet, path, nil, &sum); err != nil {
+			if err := g.getJSON(cmd, path, &sum); err != nil {
 				return err
 			}
 			return g.emit(cmd.OutOrStdout(), sum, func() error { return printCatalog(cmd.OutOrStdout(), sum) })
@@ -81,12 +73,8 @@ func newCatalogFetchCmd(g *globalFlags) *cobra.Command {
 		Short: "Download the catalog from the server's --catalog-url now",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := g.client()
-			if err != nil {
-				return err
-			}
 			var change policysvc.CatalogChange
-			if err := c.Do(cmd.Context(), http.MethodPost, "/v1/catalog/fetch", nil, &change); err != nil {
+			if err := g.do(cmd, http.MethodPost, "/v1/catalog/fetch", nil, &change); err != nil {
 				return err
 			}
 			return g.emit(cmd.OutOrStdout(), change, func() error { return printCatalogChange(cmd.OutOrStdout(), change) })

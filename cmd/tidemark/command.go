@@ -108,12 +108,8 @@ func newCommandListCmd(g *globalFlags) *cobra.Command {
 		Short: "List a device's queued commands",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := g.client()
-			if err != nil {
-				return err
-			}
 			var q []storage.QueueEntry
-			if err := c.Do(cmd.Context(), http.MethodGet, "/v1/devices/"+url.PathEscape(device)+"/queue", nil, &q); err != nil {
+			if err := g.getJSON(cmd, "/v1/devices/"+url.PathEscape(device)+"/queue", &q); err != nil {
 				return err
 			}
 			return g.emit(cmd.OutOrStdout(), q, func() error {
@@ -137,12 +133,8 @@ func newCommandCancelCmd(g *globalFlags) *cobra.Command {
 		Short: "Remove a queued command from a device's queue",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := g.client()
-			if err != nil {
-				return err
-			}
 			p := "/v1/devices/" + url.PathEscape(device) + "/queue/" + url.PathEscape(args[0])
-			if err := c.Do(cmd.Context(), http.MethodDelete, p, nil, nil); err != nil {
+			if err := g.do(cmd, http.MethodDelete, p, nil, nil); err != nil {
 				return err
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "cancelled %s on %s\n", args[0], device)

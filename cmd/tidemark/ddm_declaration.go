@@ -34,12 +34,8 @@ func newDeclarationPutCmd(g *globalFlags) *cobra.Command {
 			if !json.Valid(raw) {
 				return fmt.Errorf("%s is not valid JSON", file)
 			}
-			c, err := g.client()
-			if err != nil {
-				return err
-			}
 			var res ddmsvc.PutDeclarationResult
-			if err := c.Do(cmd.Context(), http.MethodPut, "/v1/declarations", json.RawMessage(raw), &res); err != nil {
+			if err := g.do(cmd, http.MethodPut, "/v1/declarations", json.RawMessage(raw), &res); err != nil {
 				return err
 			}
 			return g.emit(cmd.OutOrStdout(), res, func() error {
@@ -71,12 +67,8 @@ func newDeclarationListCmd(g *globalFlags) *cobra.Command {
 		Short: "List declarations with the sets holding them",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := g.client()
-			if err != nil {
-				return err
-			}
 			var out []ddmsvc.DeclarationView
-			if err := c.Do(cmd.Context(), http.MethodGet, "/v1/declarations", nil, &out); err != nil {
+			if err := g.getJSON(cmd, "/v1/declarations", &out); err != nil {
 				return err
 			}
 			return g.emit(cmd.OutOrStdout(), out, func() error {
@@ -100,12 +92,8 @@ func newDeclarationShowCmd(g *globalFlags) *cobra.Command {
 		Short: "Show a declaration, its payload and what uses it",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := g.client()
-			if err != nil {
-				return err
-			}
 			var d ddmsvc.DeclarationView
-			if err := c.Do(cmd.Context(), http.MethodGet, "/v1/declarations/"+url.PathEscape(args[0]), nil, &d); err != nil {
+			if err := g.getJSON(cmd, "/v1/declarations/"+url.PathEscape(args[0]), &d); err != nil {
 				return err
 			}
 			return g.emit(cmd.OutOrStdout(), d, func() error {
@@ -126,11 +114,7 @@ func newDeclarationDeleteCmd(g *globalFlags) *cobra.Command {
 		Short: "Delete a declaration no set or activation uses",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := g.client()
-			if err != nil {
-				return err
-			}
-			if err := c.Do(cmd.Context(), http.MethodDelete, "/v1/declarations/"+url.PathEscape(args[0]), nil, nil); err != nil {
+			if err := g.do(cmd, http.MethodDelete, "/v1/declarations/"+url.PathEscape(args[0]), nil, nil); err != nil {
 				return err
 			}
 			return g.emit(cmd.OutOrStdout(), map[string]string{"deleted": args[0]}, func() error {

@@ -41,12 +41,8 @@ func deviceCmd(g *globalFlags, use, short string, run func(cmd *cobra.Command, p
 func newDDMStatusCmd(g *globalFlags) *cobra.Command {
 	var history int
 	cmd := deviceCmd(g, "status", "The device's latest DDM status (software update, OS, declarations)", func(cmd *cobra.Command, path string) error {
-		c, err := g.client()
-		if err != nil {
-			return err
-		}
 		var v ddmsvc.StatusView
-		if err := c.Do(cmd.Context(), http.MethodGet, path+"status?history="+strconv.Itoa(history), nil, &v); err != nil {
+		if err := g.getJSON(cmd, path+"status?history="+strconv.Itoa(history), &v); err != nil {
 			return err
 		}
 		return g.emit(cmd.OutOrStdout(), v, func() error { return printDDMStatus(cmd, v.Status) })
@@ -94,12 +90,8 @@ func printDDMStatus(cmd *cobra.Command, st *ddm.DeviceStatus) error {
 
 func newDDMDeclarationsCmd(g *globalFlags) *cobra.Command {
 	return deviceCmd(g, "declarations", "What the device holds, with the server's tokens and the device's word", func(cmd *cobra.Command, path string) error {
-		c, err := g.client()
-		if err != nil {
-			return err
-		}
 		var v ddmsvc.DeviceDeclarationsView
-		if err := c.Do(cmd.Context(), http.MethodGet, path+"declarations", nil, &v); err != nil {
+		if err := g.getJSON(cmd, path+"declarations", &v); err != nil {
 			return err
 		}
 		return g.emit(cmd.OutOrStdout(), v, func() error {
@@ -129,12 +121,8 @@ func newDDMDeclarationsCmd(g *globalFlags) *cobra.Command {
 
 func newDDMEffectiveSettingsCmd(g *globalFlags) *cobra.Command {
 	return deviceCmd(g, "effective-settings", "Preview the software-update settings the device applies, key by key", func(cmd *cobra.Command, path string) error {
-		c, err := g.client()
-		if err != nil {
-			return err
-		}
 		var v ddmsvc.EffectiveSettingsView
-		if err := c.Do(cmd.Context(), http.MethodGet, path+"effective-settings", nil, &v); err != nil {
+		if err := g.getJSON(cmd, path+"effective-settings", &v); err != nil {
 			return err
 		}
 		return g.emit(cmd.OutOrStdout(), v, func() error {
@@ -157,12 +145,8 @@ func newDDMEffectiveSettingsCmd(g *globalFlags) *cobra.Command {
 
 func newDDMQueueCmd(g *globalFlags) *cobra.Command {
 	return deviceCmd(g, "queue", "Preview the order in which the device works through its enforcement declarations", func(cmd *cobra.Command, path string) error {
-		c, err := g.client()
-		if err != nil {
-			return err
-		}
 		var v ddmsvc.QueueView
-		if err := c.Do(cmd.Context(), http.MethodGet, path+"queue", nil, &v); err != nil {
+		if err := g.getJSON(cmd, path+"queue", &v); err != nil {
 			return err
 		}
 		return g.emit(cmd.OutOrStdout(), v, func() error {
@@ -182,11 +166,7 @@ func newDDMQueueCmd(g *globalFlags) *cobra.Command {
 
 func newDDMSyncCmd(g *globalFlags) *cobra.Command {
 	return deviceCmd(g, "sync", "Tell the device to sync its declarations now", func(cmd *cobra.Command, path string) error {
-		c, err := g.client()
-		if err != nil {
-			return err
-		}
-		if err := c.Do(cmd.Context(), http.MethodPost, path+"sync", nil, nil); err != nil {
+		if err := g.do(cmd, http.MethodPost, path+"sync", nil, nil); err != nil {
 			return err
 		}
 		return g.emit(cmd.OutOrStdout(), map[string]bool{"queued": true}, func() error {

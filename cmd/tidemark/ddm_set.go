@@ -30,13 +30,9 @@ func newSetChangeCmd(g *globalFlags, add bool) *cobra.Command {
 		Short: short,
 		Args:  cobra.MinimumNArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := g.client()
-			if err != nil {
-				return err
-			}
 			var set storage.DeclarationSet
 			path := "/v1/sets/" + url.PathEscape(args[0]) + "/" + verb
-			if err := c.Do(cmd.Context(), http.MethodPost, path, ddmsvc.SetChange{Declarations: args[1:]}, &set); err != nil {
+			if err := g.do(cmd, http.MethodPost, path, ddmsvc.SetChange{Declarations: args[1:]}, &set); err != nil {
 				return err
 			}
 			return g.emit(cmd.OutOrStdout(), set, func() error { return printSet(cmd, &set) })
@@ -58,13 +54,9 @@ func newSetAssignCmd(g *globalFlags, assign bool) *cobra.Command {
 			if t.all == (len(t.devices) > 0) {
 				return fmt.Errorf("give --device ID or --all")
 			}
-			c, err := g.client()
-			if err != nil {
-				return err
-			}
 			var res ddmsvc.AssignResult
 			path := "/v1/sets/" + url.PathEscape(args[0]) + "/" + verb
-			if err := c.Do(cmd.Context(), http.MethodPost, path, ddmsvc.AssignRequest{Devices: t.devices, All: t.all}, &res); err != nil {
+			if err := g.do(cmd, http.MethodPost, path, ddmsvc.AssignRequest{Devices: t.devices, All: t.all}, &res); err != nil {
 				return err
 			}
 			return g.emit(cmd.OutOrStdout(), res, func() error {
@@ -83,12 +75,8 @@ func newSetListCmd(g *globalFlags) *cobra.Command {
 		Short: "List sets",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := g.client()
-			if err != nil {
-				return err
-			}
 			var sets []storage.DeclarationSet
-			if err := c.Do(cmd.Context(), http.MethodGet, "/v1/sets", nil, &sets); err != nil {
+			if err := g.getJSON(cmd, "/v1/sets", &sets); err != nil {
 				return err
 			}
 			return g.emit(cmd.OutOrStdout(), sets, func() error {
@@ -108,12 +96,8 @@ func newSetShowCmd(g *globalFlags) *cobra.Command {
 		Short: "Show a set's declarations and devices",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := g.client()
-			if err != nil {
-				return err
-			}
 			var set storage.DeclarationSet
-			if err := c.Do(cmd.Context(), http.MethodGet, "/v1/sets/"+url.PathEscape(args[0]), nil, &set); err != nil {
+			if err := g.getJSON(cmd, "/v1/sets/"+url.PathEscape(args[0]), &set); err != nil {
 				return err
 			}
 			return g.emit(cmd.OutOrStdout(), set, func() error { return printSet(cmd, &set) })
@@ -127,11 +111,7 @@ func newSetDeleteCmd(g *globalFlags) *cobra.Command {
 		Short: "Delete a set and its assignments",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := g.client()
-			if err != nil {
-				return err
-			}
-			if err := c.Do(cmd.Context(), http.MethodDelete, "/v1/sets/"+url.PathEscape(args[0]), nil, nil); err != nil {
+			if err := g.do(cmd, http.MethodDelete, "/v1/sets/"+url.PathEscape(args[0]), nil, nil); err != nil {
 				return err
 			}
 			return g.emit(cmd.OutOrStdout(), map[string]string{"deleted": args[0]}, func() error {

@@ -30,12 +30,8 @@ func newMinOSShowCmd(g *globalFlags) *cobra.Command {
 		Short: "Show the minimum-OS rules, in the order they are tried",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := g.client()
-			if err != nil {
-				return err
-			}
 			var v enrollment.SettingsView
-			if err := c.Do(cmd.Context(), http.MethodGet, minOSPath, nil, &v); err != nil {
+			if err := g.getJSON(cmd, minOSPath, &v); err != nil {
 				return err
 			}
 			return g.emit(cmd.OutOrStdout(), v, func() error { return printMinOS(cmd.OutOrStdout(), v) })

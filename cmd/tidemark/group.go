@@ -22,12 +22,8 @@ func newGroupCmd(g *globalFlags) *cobra.Command {
 		Short: "List groups with their member counts",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := g.client()
-			if err != nil {
-				return err
-			}
 			var groups []storage.GroupCount
-			if err := c.Do(cmd.Context(), http.MethodGet, "/v1/groups", nil, &groups); err != nil {
+			if err := g.getJSON(cmd, "/v1/groups", &groups); err != nil {
 				return err
 			}
 			return g.emit(cmd.OutOrStdout(), groups, func() error { return printGroups(cmd.OutOrStdout(), groups) })
@@ -37,12 +33,8 @@ func newGroupCmd(g *globalFlags) *cobra.Command {
 		Short: "List the devices in a group",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := g.client()
-			if err != nil {
-				return err
-			}
 			var m policysvc.GroupMembers
-			if err := c.Do(cmd.Context(), http.MethodGet, "/v1/groups/"+url.PathEscape(args[0]), nil, &m); err != nil {
+			if err := g.getJSON(cmd, "/v1/groups/"+url.PathEscape(args[0]), &m); err != nil {
 				return err
 			}
 			return g.emit(cmd.OutOrStdout(), m, func() error {
@@ -67,13 +59,9 @@ func newGroupMemberCmd(g *globalFlags, add bool) *cobra.Command {
 		Short: short,
 		Args:  cobra.ExactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := g.client()
-			if err != nil {
-				return err
-			}
 			var res policysvc.DeviceGroups
 			path := "/v1/devices/" + url.PathEscape(args[0]) + "/groups/" + url.PathEscape(args[1])
-			if err := c.Do(cmd.Context(), method, path, nil, &res); err != nil {
+			if err := g.do(cmd, method, path, nil, &res); err != nil {
 				return err
 			}
 			return g.emit(cmd.OutOrStdout(), res, func() error { return printMembership(cmd.OutOrStdout(), res) })

@@ -74,9 +74,14 @@ func orDash(s string) string {
 // getJSON reads one admin API resource into out: the shape of every
 // show-style command.
 func (g *globalFlags) getJSON(cmd *cobra.Command, path string, out any) error {
+	return g.do(cmd, http.MethodGet, path, nil, out)
+}
+
+// do makes one admin API call with the command's context.
+func (g *globalFlags) do(cmd *cobra.Command, method, path string, in, out any) error {
 	c, err := g.client()
 	if err != nil {
 		return err
 	}
-	return c.Do(cmd.Context(), http.MethodGet, path, nil, out)
+	return c.Do(cmd.Context(), method, path, in, out)
 }

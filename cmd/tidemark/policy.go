@@ -150,12 +150,8 @@ func newPolicyListCmd(g *globalFlags) *cobra.Command {
 		Short: "List policies",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := g.client()
-			if err != nil {
-				return err
-			}
 			var list []enforcement.Policy
-			if err := c.Do(cmd.Context(), http.MethodGet, "/v1/policies", nil, &list); err != nil {
+			if err := g.getJSON(cmd, "/v1/policies", &list); err != nil {
 				return err
 			}
 			return g.emit(cmd.OutOrStdout(), list, func() error { return printPolicies(cmd.OutOrStdout(), list) })
@@ -221,12 +217,8 @@ func newPolicyShowCmd(g *globalFlags) *cobra.Command {
 		Short: "Show a policy (as YAML that policy apply takes back, or --output json)",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := g.client()
-			if err != nil {
-				return err
-			}
 			var p enforcement.Policy
-			if err := c.Do(cmd.Context(), http.MethodGet, policyPath(args[0]), nil, &p); err != nil {
+			if err := g.getJSON(cmd, policyPath(args[0]), &p); err != nil {
 				return err
 			}
 			return g.emit(cmd.OutOrStdout(), p, func() error {
@@ -251,12 +243,8 @@ func newPolicyWriteCmd(g *globalFlags, name, short, method, suffix string) *cobr
 		Short: short,
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := g.client()
-			if err != nil {
-				return err
-			}
 			var res policysvc.PolicyResult
-			if err := c.Do(cmd.Context(), method, policyPath(args[0])+suffix+writeQuery(force, false, version), nil, &res); err != nil {
+			if err := g.do(cmd, method, policyPath(args[0])+suffix+writeQuery(force, false, version), nil, &res); err != nil {
 				return err
 			}
 			return g.emit(cmd.OutOrStdout(), res, func() error {
