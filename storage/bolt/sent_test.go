@@ -20,17 +20,16 @@ func lastTxID(t *testing.T, s *Store) int {
 	return id
 }
 
-// Delivering a queued command writes nothing; the count lives in memory,
-// is shown by Queue, and reaches the database with the next write of the
-// entry (a NotNow), so it survives a restart from then on.
-func TestDeliveryCountedWithoutAWrite(t *testing.T) {
-	ctx := context.Background()
+// twoQueued writes a store file with one enrolled device "dev" and two
+// commands queued to it, c1 then c2, and returns the file and their time.
+func twoQueued(t *testing.T) (string, time.Time) {
+	t.Helper()
 	path := filepath.Join(t.TempDir(), "t.db")
 	s, err := Open(path, time.Second)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer func() { s.Close() }()
+	defer s.Close()
 	at := time.Date(2026, 11, 22, 9, 0, 0, 0, time.UTC)
 	err = s.update(func(tx *bolt.Tx) error {
 		return saveDevice(tx, &storage.Device{ID: "dev", Enrolled: true, FirstSeen: at})
@@ -40,10 +39,24 @@ func TestDeliveryCountedWithoutAWrite(t *testing.T) {
 	}
 	for _, u := range []string{"c1", "c2"} {
 		cmd := storage.Command{UUID: u, RequestType: "DeviceInformation", Raw: []byte("<plist/>"), CreatedAt: at}
-		if err := s.Enqueue(ctx, cmd, []string{"dev"}); err != nil {
+		if err := s.Enqueue(context.Background(), cmd, []string{"dev"}); err != nil {
 			t.Fatal(err)
 		}
 	}
+	return path, at
+}
+
+// Delivering a queued command writes nothing; the count lives in memory,
+// is shown by Queue, and reaches the database with the next write of the
+// entry (a NotNow), so it survives a restart from then on.
+func TestDeliveryCountedWithoutAWrite(t *testing.T) {
+	ctx := context.Background()
+	path, at := twoQueued(t)
+	s, err := Open(path, time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { s.Close() }()
 	before := lastTxID(t, s)
 	for i := range 3 {
 		c, err := s.NextCommand(ctx, "dev", true, at.Add(time.Duration(i)*time.Minute))
@@ -99,23 +112,10 @@ func TestDeliveryCountedWithoutAWrite(t *testing.T) {
 // session (Idle) then makes the NotNow command eligible again, as before.
 func TestNotNowIndexRebuiltAtOpen(t *testing.T) {
 	ctx := context.Background()
-	path := filepath.Join(t.TempDir(), "t.db")
+	path, at := twoQueued(t)
 	s, err := Open(path, time.Second)
 	if err != nil {
 		t.Fatal(err)
-	}
-	at := time.Date(2026, 11, 22, 9, 0, 0, 0, time.UTC)
-	err = s.update(func(tx *bolt.Tx) error {
-		return saveDevice(tx, &storage.Device{ID: "dev", Enrolled: true, FirstSeen: at})
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, u := range []string{"c1", "c2"} {
-		cmd := storage.Command{UUID: u, RequestType: "DeviceInformation", Raw: []byte("<plist/>"), CreatedAt: at}
-		if err := s.Enqueue(ctx, cmd, []string{"dev"}); err != nil {
-			t.Fatal(err)
-		}
 	}
 	if _, err := s.NextCommand(ctx, "dev", true, at); err != nil {
 		t.Fatal(err)
