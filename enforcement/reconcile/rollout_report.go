@@ -83,29 +83,25 @@ func (w *Worker) Forecast(ctx context.Context, policyID string) (*rollout.Foreca
 		return nil, err
 	}
 	fc := rollout.NewForecaster(*p, cat, st, w.now(), w.opts)
-	after := ""
-	for {
-		page, err := w.store.Devices(ctx, storage.DeviceFilter{After: after, Limit: pageSize})
-		if err != nil {
-			return nil, err
-		}
+	err = w.eachPage(ctx, func(page []storage.Device, in map[string]stored) error {
 		for i := range page {
-			fd, err := w.forecastDevice(ctx, &page[i], p.ID)
+			fd, err := forecastDevice(&page[i], in[page[i].ID], p.ID)
 			if err != nil {
-				return nil, err
+				return err
 			}
 			fc.Add(fd)
 		}
-		if len(page) < pageSize {
-			f := fc.Result()
-			return &f, nil
-		}
-		after = page[len(page)-1].ID
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
+	f := fc.Result()
+	return &f, nil
 }
 
-func (w *Worker) forecastDevice(ctx context.Context, d *storage.Device, policyID string) (*rollout.ForecastDevice, error) {
-	f, us, rec, err := w.loadOne(ctx, d)
+func forecastDevice(d *storage.Device, in stored, policyID string) (*rollout.ForecastDevice, error) {
+	f, us, rec, err := decodeStored(d, in)
 	if err != nil {
 		return nil, err
 	}

@@ -198,34 +198,46 @@ func (w *Worker) ReconcileAll(ctx context.Context) (Stats, error) {
 	if err := w.beginRollout(ctx, policies, true); err != nil {
 		return st, err
 	}
+	err = w.eachPage(ctx, func(page []storage.Device, in map[string]stored) error {
+		// A page's records and events are written in one transaction.
+		batch := newWrites()
+		for i := range page {
+			s, err := w.reconcileWith(ctx, &page[i], in[page[i].ID], policies, cat, batch)
+			st.add(s)
+			if err != nil {
+				return err
+			}
+		}
+		return w.flush(ctx, batch)
+	})
+	if err != nil {
+		return st, err
+	}
+	return st, w.finishRollout(ctx, policies)
+}
+
+// eachPage visits the fleet a page at a time, with the page's stored
+// records read in one transaction.
+func (w *Worker) eachPage(ctx context.Context, fn func(page []storage.Device, in map[string]stored) error) error {
 	after := ""
 	for {
 		page, err := w.store.Devices(ctx, storage.DeviceFilter{After: after, Limit: pageSize})
 		if err != nil {
-			return st, err
+			return err
 		}
-		// A page's records and events are written in one transaction.
 		ids := make([]string, len(page))
 		for i := range page {
 			ids[i] = page[i].ID
 		}
 		in, err := w.load(ctx, ids)
 		if err != nil {
-			return st, err
+			return err
 		}
-		batch := newWrites()
-		for i := range page {
-			s, err := w.reconcileWith(ctx, &page[i], in[page[i].ID], policies, cat, batch)
-			st.add(s)
-			if err != nil {
-				return st, err
-			}
-		}
-		if err := w.flush(ctx, batch); err != nil {
-			return st, err
+		if err := fn(page, in); err != nil {
+			return err
 		}
 		if len(page) < pageSize {
-			return st, w.finishRollout(ctx, policies)
+			return nil
 		}
 		after = page[len(page)-1].ID
 	}
